@@ -1,0 +1,4 @@
+export * from "./ids.js";
+export * from "./keys.js";
+export * from "./manifest.js";
+export * from "./checksum.js";
