@@ -27,6 +27,13 @@ export const artifactSchema = z.object({
 });
 export type Artifact = z.infer<typeof artifactSchema>;
 
+export const pathAttributesSchema = z.object({
+  /** Permission bits, such as 493 for 0755. */
+  mode: z.number().int().min(0).max(0o7777),
+  uid: z.number().int().nonnegative(),
+  gid: z.number().int().nonnegative(),
+});
+
 export const volumeRecordSchema = z.object({
   name: z.string(),
   /** True for a volume Docker named itself, as for a VOLUME line of an image. */
@@ -34,6 +41,8 @@ export const volumeRecordSchema = z.object({
   driver: z.string(),
   driverOptions: stringMap,
   labels: stringMap,
+  /** Owner and mode of the volume's top folder, which the archive's "./" entry cannot restore. */
+  root: pathAttributesSchema,
   artifactId: z.string(),
 });
 export type VolumeRecord = z.infer<typeof volumeRecordSchema>;

@@ -1,0 +1,70 @@
+import { openObjectStore, type ObjectStore } from "@cargohold/object-store";
+import { serve, type ServerType } from "@hono/node-server";
+import type { Worker } from "bullmq";
+import { Hono } from "hono";
+import { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { AgentConfig } from "./config.js";
+import { DockerodeAdapter } from "./docker/dockerode-adapter.js";
+import type { DockerPort } from "./docker/docker-port.js";
+import { startWorker } from "./worker.js";
+
+export interface Agent {
+  docker: DockerPort;
+  store: ObjectStore;
+  /** The bound health endpoint address, when one is served. */
+  address: { host: string; port: number } | undefined;
+  stop(): Promise<void>;
+}
+
+/** Starts an agent: the job worker of this host and its health endpoint. */
+export async function startAgent(config: AgentConfig, log: Logger): Promise<Agent> {
+  const docker = new DockerodeAdapter(config.dockerSocket, log.child({ component: "docker" }));
+  await docker.ping().catch((error: Error) => {
+    throw new Error(`the Docker engine at ${config.dockerSocket} did not answer: ${error.message}; start it or set CARGOHOLD_DOCKER_SOCKET`, { cause: error });
+  });
+  const store = openObjectStore(config.store);
+  // BullMQ workers need maxRetriesPerRequest null so blocking commands wait through a Redis restart.
+  const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+  connection.on("error", (error) => log.warn({ err: error }, "Redis connection error; retrying"));
+  const worker: Worker = startWorker({ hostId: config.hostId, queuePrefix: config.queuePrefix, connection, docker, store, log });
+
+  const app = new Hono();
+  app.get("/healthz", async (c) => {
+    const [engine, redis] = await Promise.allSettled([docker.ping(), connection.ping()]);
+    const healthy = engine.status === "fulfilled" && redis.status === "fulfilled";
+    return c.json(
+      {
+        status: healthy ? "ok" : "degraded",
+        hostId: config.hostId,
+        docker: engine.status === "fulfilled" ? "ok" : (engine.reason as Error).message,
+        redis: redis.status === "fulfilled" ? "ok" : (redis.reason as Error).message,
+      },
+      healthy ? 200 : 503,
+    );
+  });
+
+  let server: ServerType | undefined;
+  let address: Agent["address"];
+  if (config.listen) {
+    const listen = config.listen;
+    address = await new Promise((resolve) => {
+      server = serve({ fetch: app.fetch, hostname: listen.host, port: listen.port }, (info) => resolve({ host: listen.host, port: info.port }));
+    });
+  }
+  log.info({ hostId: config.hostId, docker: config.dockerSocket, store: store.location, health: address }, "agent started");
+
+  return {
+    docker,
+    store,
+    address,
+    async stop() {
+      // close() waits for the running job, so a backup is not cut off half-way.
+      await worker.close();
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await connection.quit().catch(() => connection.disconnect());
+      await store.close();
+      log.info({ hostId: config.hostId }, "agent stopped");
+    },
+  };
+}

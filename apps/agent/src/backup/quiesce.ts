@@ -1,0 +1,65 @@
+import type { BackupOptions } from "@cargohold/storage-layout";
+import type { ContainerDetails } from "../docker/docker-port.js";
+import type { JobContext } from "../job-context.js";
+
+/** A container label that overrides the request's consistency mode for that container. */
+export const CONSISTENCY_LABEL = "org.cargohold.consistency";
+
+type Consistency = BackupOptions["consistency"];
+
+/**
+ * Pauses or stops each running container so its volumes and bind mounts are
+ * read in a consistent state, and returns the function that resumes them.
+ * Each container is registered for resumption the moment it is paused or
+ * stopped, so a failure half-way resumes the ones already quiesced.
+ *
+ * `containers` is in start order; they are stopped in reverse, so a
+ * container stops before the ones it depends on.
+ */
+export async function quiesceContainers(
+  context: JobContext,
+  containers: ContainerDetails[],
+  requested: Consistency,
+): Promise<() => Promise<Error[]>> {
+  const undo: { name: string; resume: () => Promise<void> }[] = [];
+  const resumeAll = async (): Promise<Error[]> => {
+    const errors: Error[] = [];
+    for (const step of undo.reverse()) {
+      try {
+        await step.resume();
+        context.log.info({ container: step.name }, "container resumed");
+      } catch (error) {
+        context.log.error({ err: error, container: step.name }, "failed to resume container after backup");
+        errors.push(new Error(`resume container ${step.name} after backup failed: ${(error as Error).message}`, { cause: error }));
+      }
+    }
+    return errors;
+  };
+
+  try {
+    for (const container of [...containers].reverse()) {
+      const mode = consistencyOf(container, requested);
+      if (!container.running || container.paused || mode === "none") {
+        continue;
+      }
+      if (mode === "pause") {
+        await context.docker.pauseContainer(container.id);
+        undo.push({ name: container.name, resume: () => context.docker.unpauseContainer(container.id) });
+      } else {
+        await context.docker.stopContainer(container.id);
+        undo.push({ name: container.name, resume: () => context.docker.startContainer(container.id) });
+      }
+      context.log.info({ container: container.name, mode }, "container quiesced for backup");
+    }
+  } catch (error) {
+    const resumeErrors = await resumeAll();
+    throw resumeErrors.length === 0 ? error : new AggregateError([error, ...resumeErrors], `quiesce failed: ${(error as Error).message}`);
+  }
+  return resumeAll;
+}
+
+export function consistencyOf(container: ContainerDetails, requested: Consistency): Consistency {
+  const labels = (container.config.Labels ?? {}) as Record<string, string>;
+  const override = labels[CONSISTENCY_LABEL];
+  return override === "pause" || override === "stop" || override === "none" ? override : requested;
+}

@@ -1,0 +1,71 @@
+import { type StoreConfig, storeConfigFromEnv } from "@cargohold/object-store";
+import { assertHostId } from "@cargohold/storage-layout";
+import { z } from "zod";
+
+export interface AgentConfig {
+  hostId: string;
+  /** Unix socket of the local Docker engine. */
+  dockerSocket: string;
+  redisUrl: string;
+  /** BullMQ key prefix in Redis; the control plane must use the same one. */
+  queuePrefix: string;
+  /** host:port of the health endpoint, or undefined to serve none. */
+  listen: { host: string; port: number } | undefined;
+  logLevel: string;
+  store: StoreConfig;
+}
+
+const envSchema = z.object({
+  CARGOHOLD_HOST_ID: z.string({ required_error: "is missing: set it to this host's id, such as web-01" }),
+  CARGOHOLD_DOCKER_SOCKET: z.string().optional(),
+  DOCKER_HOST: z.string().optional(),
+  REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
+  CARGOHOLD_QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/, "use letters, digits, _ and -").default("cargohold"),
+  CARGOHOLD_AGENT_LISTEN: z.string().default("127.0.0.1:7701"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+/** Reads the agent's settings from the environment; a bad value fails at start-up with the variable's name. */
+export function agentConfigFromEnv(env: NodeJS.ProcessEnv): AgentConfig {
+  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== "")));
+  if (!parsed.success) {
+    throw new Error(`invalid agent settings: ${parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`).join("; ")}`);
+  }
+  const settings = parsed.data;
+  return {
+    hostId: assertHostId(settings.CARGOHOLD_HOST_ID),
+    dockerSocket: dockerSocketOf(settings.CARGOHOLD_DOCKER_SOCKET, settings.DOCKER_HOST),
+    redisUrl: settings.REDIS_URL,
+    queuePrefix: settings.CARGOHOLD_QUEUE_PREFIX,
+    listen: parseListen(settings.CARGOHOLD_AGENT_LISTEN, "CARGOHOLD_AGENT_LISTEN"),
+    logLevel: settings.LOG_LEVEL,
+    store: storeConfigFromEnv(env),
+  };
+}
+
+function dockerSocketOf(socket: string | undefined, dockerHost: string | undefined): string {
+  if (socket) {
+    return socket;
+  }
+  if (dockerHost === undefined) {
+    return "/var/run/docker.sock";
+  }
+  if (!dockerHost.startsWith("unix://")) {
+    throw new Error(`DOCKER_HOST ${JSON.stringify(dockerHost)} is not a unix socket: the agent talks to its local engine only, so use unix:///path/to/docker.sock`);
+  }
+  return dockerHost.slice("unix://".length);
+}
+
+/** Parses "host:port"; "off" disables the listener. */
+export function parseListen(value: string, variable: string): { host: string; port: number } | undefined {
+  if (value === "off") {
+    return undefined;
+  }
+  const colon = value.lastIndexOf(":");
+  const host = value.slice(0, colon).replace(/^\[|\]$/g, "");
+  const port = Number(value.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`invalid ${variable} ${JSON.stringify(value)}: use host:port, such as 127.0.0.1:7701, or "off"`);
+  }
+  return { host, port };
+}

@@ -1,0 +1,22 @@
+import type { ObjectStore } from "@cargohold/object-store";
+import { KeyScheme } from "@cargohold/storage-layout";
+import type { Logger } from "pino";
+import type { DockerPort } from "./docker/docker-port.js";
+import type { ProgressReporter } from "./progress.js";
+
+/** What one backup or restore run works with, passed down explicitly. */
+export interface JobContext {
+  hostId: string;
+  jobId: string;
+  docker: DockerPort;
+  store: ObjectStore;
+  keys: KeyScheme;
+  log: Logger;
+  progress: ProgressReporter;
+  signal: AbortSignal;
+}
+
+/** A failure that retrying the same job cannot fix, such as an unknown container or a name conflict. */
+export class PermanentJobError extends Error {
+  override readonly name = "PermanentJobError";
+}

@@ -1,0 +1,142 @@
+import { jobIdFor } from "@cargohold/job-catalog";
+import { backupOptionsSchema, HOST_ID_PATTERN, InvalidIdError, newBackupId, newRestoreId, parseBackupId } from "@cargohold/storage-layout";
+import { Hono } from "hono";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { z } from "zod";
+import type { BackupCatalog } from "./catalog.js";
+import { ApiError, handleError, invalidRequest, readJson } from "./http-error.js";
+import type { HostQueues } from "./queues.js";
+
+export interface AppDependencies {
+  queues: HostQueues;
+  catalog: BackupCatalog;
+  redis: Redis;
+  log: Logger;
+}
+
+const hostId = z.string().regex(HOST_ID_PATTERN, "expected a host id: 1 to 63 lowercase letters, digits and inner hyphens");
+
+const backupRequestSchema = z
+  .object({
+    hostId,
+    containers: z.array(z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, "expected a container name or id")).min(1, "leave containers out to back up every container").optional(),
+    imageMode: backupOptionsSchema.shape.imageMode.default("save"),
+    commit: z.boolean().default(false),
+    consistency: backupOptionsSchema.shape.consistency.default("pause"),
+  })
+  .strict();
+
+const restoreRequestSchema = z
+  .object({
+    backupId: z.string(),
+    targetHostId: hostId,
+    start: z.boolean().default(true),
+    bindPathPrefix: z
+      .string()
+      .regex(/^\/[^\0]*$/, "expected an absolute path")
+      .refine((value) => value !== "/", "use a folder other than /")
+      .optional(),
+  })
+  .strict();
+
+/** The control plane's HTTP API. It validates, enqueues and reads; agents do the work. */
+export function createApp(dependencies: AppDependencies): Hono {
+  const { queues, catalog, redis, log } = dependencies;
+  const app = new Hono();
+  app.onError(handleError(log));
+  app.notFound((c) => c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
+
+  app.get("/healthz", async (c) => {
+    try {
+      await redis.ping();
+      return c.json({ status: "ok", redis: "ok" });
+    } catch (error) {
+      log.warn({ err: error }, "health check: Redis did not answer");
+      return c.json({ status: "degraded", redis: (error as Error).message }, 503);
+    }
+  });
+
+  app.post("/v1/backups", async (c) => {
+    const parsed = backupRequestSchema.safeParse(await readJson(c));
+    if (!parsed.success) {
+      throw invalidRequest("backup request", parsed.error);
+    }
+    const request = parsed.data;
+
+    const backupId = newBackupId(request.hostId);
+    const jobId = jobIdFor("backup", backupId);
+    await queues.enqueue("backup", request.hostId, jobId, { ...request, backupId });
+    log.info({ jobId, backupId, hostId: request.hostId }, "backup enqueued");
+
+    return c.json({ jobId, backupId, hostId: request.hostId, links: { job: `/v1/jobs/${jobId}`, backup: `/v1/backups/${backupId}` } }, 202);
+  });
+
+  app.post("/v1/restores", async (c) => {
+    const parsed = restoreRequestSchema.safeParse(await readJson(c));
+    if (!parsed.success) {
+      throw invalidRequest("restore request", parsed.error);
+    }
+    const request = parsed.data;
+    parseBackupIdOrThrow(request.backupId);
+
+    const manifest = await catalog.get(request.backupId);
+    if (manifest === undefined) {
+      throw new ApiError(404, "backup_not_found", `backup ${request.backupId} not found or not complete: list backups with GET /v1/backups`);
+    }
+    const restoreId = newRestoreId(request.targetHostId);
+    const jobId = jobIdFor("restore", restoreId);
+    await queues.enqueue("restore", request.targetHostId, jobId, { ...request, restoreId });
+    log.info({ jobId, backupId: request.backupId, targetHostId: request.targetHostId }, "restore enqueued");
+
+    return c.json({ jobId, restoreId, backupId: request.backupId, targetHostId: request.targetHostId, links: { job: `/v1/jobs/${jobId}` } }, 202);
+  });
+
+  app.get("/v1/jobs/:id", async (c) => {
+    const jobId = c.req.param("id");
+    let job;
+    try {
+      job = await queues.find(jobId);
+    } catch (error) {
+      if (error instanceof InvalidIdError) {
+        throw new ApiError(400, "invalid_job_id", error.message);
+      }
+      throw error;
+    }
+    if (job === undefined) {
+      throw new ApiError(404, "job_not_found", `job ${jobId} not found: it never existed or was removed after its retention period`);
+    }
+    return c.json(job);
+  });
+
+  app.get("/v1/backups", async (c) => {
+    const host = c.req.query("hostId");
+    if (host !== undefined && !HOST_ID_PATTERN.test(host)) {
+      throw new ApiError(400, "invalid_host_id", `invalid hostId ${JSON.stringify(host)}: use lowercase letters, digits and inner hyphens`);
+    }
+    return c.json({ backups: await catalog.list(host) });
+  });
+
+  app.get("/v1/backups/:id", async (c) => {
+    const backupId = c.req.param("id");
+    parseBackupIdOrThrow(backupId);
+    const manifest = await catalog.get(backupId);
+    if (manifest === undefined) {
+      throw new ApiError(404, "backup_not_found", `backup ${backupId} not found or not complete: list backups with GET /v1/backups`);
+    }
+    return c.json(manifest);
+  });
+
+  return app;
+}
+
+function parseBackupIdOrThrow(backupId: string): void {
+  try {
+    parseBackupId(backupId);
+  } catch (error) {
+    if (error instanceof InvalidIdError) {
+      throw new ApiError(400, "invalid_backup_id", error.message);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,22 @@
+import { handle } from "hono/aws-lambda";
+import { pino } from "pino";
+import { controlPlaneConfigFromEnv } from "./config.js";
+import { type ControlPlane, createControlPlane } from "./runtime.js";
+
+/**
+ * The AWS Lambda entry point, behind API Gateway or a function URL. The
+ * connections are made on the first request and kept while the runtime is
+ * warm, so a bad setting fails that request with the variable's name.
+ */
+let controlPlane: ControlPlane | undefined;
+
+export const handler: ReturnType<typeof handle> = (event, context) => {
+  controlPlane ??= createControlPlane(controlPlaneConfigFromEnv(process.env), pino({ name: "cargohold-control-plane", level: process.env.LOG_LEVEL ?? "info" }));
+  return handle(controlPlane.app)(event, context);
+};
+
+/** Closes the connections, for tests that call the handler in-process. */
+export async function closeHandler(): Promise<void> {
+  await controlPlane?.close();
+  controlPlane = undefined;
+}

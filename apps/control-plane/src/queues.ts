@@ -1,0 +1,91 @@
+import { hostQueueName, jobCatalog, type JobName, type JobPayload, parseJobId } from "@cargohold/job-catalog";
+import { type Job, type JobState, Queue } from "bullmq";
+import type { Redis } from "ioredis";
+
+export type PublicJobState = "queued" | "running" | "completed" | "failed";
+
+export interface JobView {
+  id: string;
+  name: JobName;
+  hostId: string;
+  state: PublicJobState;
+  progress: unknown;
+  result: unknown;
+  error: string | undefined;
+  createdAt: string;
+  startedAt: string | undefined;
+  finishedAt: string | undefined;
+}
+
+/**
+ * The per-host BullMQ queues, opened on first use. The control plane keeps
+ * no state of its own: jobs live in Redis, backups in the object store.
+ */
+export class HostQueues {
+  readonly #queues = new Map<string, Queue>();
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  async enqueue<Name extends JobName>(name: Name, hostId: string, jobId: string, payload: JobPayload<Name>): Promise<void> {
+    const definition = jobCatalog[name];
+    const data = definition.payload.parse(payload);
+    await this.#queue(hostId).add(name, data, { ...definition.options, jobId });
+  }
+
+  /** Returns the job, or undefined when no job has this id (it may also have been removed after its retention). */
+  async find(jobId: string): Promise<JobView | undefined> {
+    const { hostId, name } = parseJobId(jobId);
+    const job = await this.#queue(hostId).getJob(jobId);
+    if (job === undefined || job.name !== name) {
+      return undefined;
+    }
+    return view(job, hostId, name, await job.getState());
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#queues.values()].map((queue) => queue.close()));
+    this.#queues.clear();
+  }
+
+  #queue(hostId: string): Queue {
+    const name = hostQueueName(hostId);
+    let queue = this.#queues.get(name);
+    if (queue === undefined) {
+      queue = new Queue(name, { connection: this.connection, prefix: this.prefix });
+      this.#queues.set(name, queue);
+    }
+    return queue;
+  }
+}
+
+function view(job: Job, hostId: string, name: JobName, state: JobState | "unknown"): JobView {
+  return {
+    id: job.id ?? "",
+    name,
+    hostId,
+    state: publicState(state),
+    progress: job.progress,
+    result: job.returnvalue ?? undefined,
+    error: job.failedReason || undefined,
+    createdAt: new Date(job.timestamp).toISOString(),
+    startedAt: job.processedOn ? new Date(job.processedOn).toISOString() : undefined,
+    finishedAt: job.finishedOn ? new Date(job.finishedOn).toISOString() : undefined,
+  };
+}
+
+/** BullMQ has more states than an operator needs; a job that waits for any reason is queued. */
+export function publicState(state: JobState | "unknown"): PublicJobState {
+  switch (state) {
+    case "active":
+      return "running";
+    case "completed":
+      return "completed";
+    case "failed":
+      return "failed";
+    default:
+      return "queued";
+  }
+}

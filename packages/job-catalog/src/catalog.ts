@@ -1,0 +1,122 @@
+import { assertHostId, backupOptionsSchema, HOST_ID_PATTERN, InvalidIdError } from "@cargohold/storage-layout";
+import { z } from "zod";
+
+/**
+ * Every job Cargohold runs, with its payload schema and queue options, in one
+ * place: the control plane enqueues against these definitions and the agent
+ * validates and processes against the same ones.
+ *
+ * Each Docker host has its own queue, so a job waits until that host's agent
+ * takes it, and a host without an agent leaves its jobs queued.
+ */
+
+const containerSelector = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, "expected a container name or id");
+
+export const backupPayloadSchema = z.object({
+  backupId: z.string(),
+  hostId: z.string().regex(HOST_ID_PATTERN),
+  /** Names or ids; an absent list means every container on the host. */
+  containers: z.array(containerSelector).min(1).optional(),
+  ...backupOptionsSchema.shape,
+});
+export type BackupPayload = z.infer<typeof backupPayloadSchema>;
+
+export const restorePayloadSchema = z.object({
+  restoreId: z.string(),
+  backupId: z.string(),
+  targetHostId: z.string().regex(HOST_ID_PATTERN),
+  /** Start the containers that were running at backup time. */
+  start: z.boolean(),
+  /**
+   * Absolute folder under which bind-mount sources are recreated, as
+   * PREFIX/original/path, for restore drills on a host that still has the originals.
+   */
+  bindPathPrefix: z.string().startsWith("/").optional(),
+});
+export type RestorePayload = z.infer<typeof restorePayloadSchema>;
+
+export interface ArtifactProgress {
+  bytes: number;
+  done: boolean;
+}
+
+/** What `job.updateProgress` carries while a job runs. */
+export interface JobProgress {
+  phase: string;
+  artifacts: Record<string, ArtifactProgress>;
+}
+
+export interface BackupResult {
+  backupId: string;
+  manifestKey: string;
+  status: "complete" | "partial";
+  artifactCount: number;
+  totalBytes: number;
+}
+
+export interface RestoreResult {
+  restoreId: string;
+  backupId: string;
+  /** Source volume name to the volume created on the target. Named volumes map to themselves. */
+  volumeMapping: Record<string, string>;
+  /** Source bind path to the path it was restored to. */
+  bindMapping: Record<string, string>;
+  containers: { name: string; id: string; started: boolean }[];
+}
+
+export const jobCatalog = {
+  backup: {
+    payload: backupPayloadSchema,
+    options: {
+      // A backup is not retried blindly: it may have paused or stopped containers.
+      attempts: 1,
+      removeOnComplete: { age: 30 * 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 30 * 24 * 3600, count: 10_000 },
+    },
+  },
+  restore: {
+    payload: restorePayloadSchema,
+    options: {
+      attempts: 1,
+      removeOnComplete: { age: 30 * 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 30 * 24 * 3600, count: 10_000 },
+    },
+  },
+} as const;
+
+export type JobName = keyof typeof jobCatalog;
+export type JobPayload<Name extends JobName> = z.infer<(typeof jobCatalog)[Name]["payload"]>;
+export type JobResult<Name extends JobName> = Name extends "backup" ? BackupResult : RestoreResult;
+
+export const JOB_NAMES = Object.keys(jobCatalog) as JobName[];
+
+export function isJobName(name: string): name is JobName {
+  return Object.hasOwn(jobCatalog, name);
+}
+
+/** The BullMQ queue of one host. BullMQ reserves ":" for its own key separator. */
+export function hostQueueName(hostId: string): string {
+  return `host.${assertHostId(hostId)}`;
+}
+
+/**
+ * Job ids start with the host id, so the control plane finds a job's queue
+ * from the id alone: HOST.KIND.STAMP.SUFFIX, for example
+ * `web-01.backup.20261204T201500123Z.k3j9x2`.
+ */
+export function jobIdFor(name: JobName, entityId: string): string {
+  const [hostId, ...rest] = entityId.split(".");
+  return `${hostId}.${name}.${rest.join(".")}`;
+}
+
+export function parseJobId(jobId: string): { hostId: string; name: JobName } {
+  const [hostId, name] = jobId.split(".");
+  if (hostId === undefined || name === undefined || !isJobName(name)) {
+    throw new InvalidIdError(`invalid job id ${JSON.stringify(jobId)}: expected HOST.KIND.STAMP.SUFFIX, as returned by POST /v1/backups or /v1/restores`);
+  }
+  return { hostId: assertHostId(hostId), name };
+}
