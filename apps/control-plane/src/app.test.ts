@@ -1,0 +1,169 @@
+import { LocalDirectoryStore } from "@cargohold/object-store";
+import { KeyScheme, MANIFEST_FORMAT, type Manifest, newBackupId, serializeManifest } from "@cargohold/storage-layout";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "./app.js";
+import { BackupCatalog } from "./catalog.js";
+import { HostQueues } from "./queues.js";
+
+const redisUrl = process.env.REDIS_URL;
+if (!redisUrl && process.env.CI) {
+  throw new Error("the control plane tests need REDIS_URL: run them through infra/test.sh, which starts Redis");
+}
+
+describe.skipIf(!redisUrl)("control plane API", () => {
+  const prefix = `cp-test-${randomBytes(4).toString("hex")}`;
+  let redis: Redis;
+  let queues: HostQueues;
+  let storeRoot: string;
+  let store: LocalDirectoryStore;
+  let app: ReturnType<typeof createApp>;
+
+  beforeAll(async () => {
+    redis = new Redis(redisUrl!, { maxRetriesPerRequest: 2 });
+    queues = new HostQueues(redis, prefix);
+    storeRoot = await mkdtemp(path.join(os.tmpdir(), "cargohold-cp-"));
+    store = new LocalDirectoryStore(storeRoot);
+    app = createApp({ queues, catalog: new BackupCatalog(store), redis, log: pino({ level: "silent" }) });
+  });
+
+  afterAll(async () => {
+    await queues.close();
+    for (const key of await redis.keys(`${prefix}:*`)) {
+      await redis.del(key);
+    }
+    await redis.quit();
+    await rm(storeRoot, { recursive: true, force: true });
+  });
+
+  async function request(method: string, url: string, body?: unknown) {
+    const response = await app.request(url, {
+      method,
+      headers: { "content-type": "application/json" },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, any> };
+  }
+
+  it("healthz reports Redis", async () => {
+    expect(await request("GET", "/healthz")).toEqual({ status: 200, body: { status: "ok", redis: "ok" } });
+  });
+
+  it("enqueues a backup on the host's queue with defaults", async () => {
+    const { status, body } = await request("POST", "/v1/backups", { hostId: "web-01", containers: ["db"] });
+
+    expect(status).toBe(202);
+    expect(body.jobId).toMatch(/^web-01\.backup\./);
+    expect(body.backupId).toMatch(/^web-01\./);
+    const queue = new Queue("host.web-01", { connection: redis, prefix });
+    const job = await queue.getJob(body.jobId);
+    expect(job?.data).toEqual({ hostId: "web-01", containers: ["db"], imageMode: "save", commit: false, consistency: "pause", backupId: body.backupId });
+    await queue.close();
+  });
+
+  it("shows a job without an agent as queued", async () => {
+    const { body: created } = await request("POST", "/v1/backups", { hostId: "web-02" });
+
+    const { status, body } = await request("GET", `/v1/jobs/${created.jobId}`);
+
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ id: created.jobId, name: "backup", hostId: "web-02", state: "queued" });
+  });
+
+  it.each([
+    [{ containers: ["db"] }, /hostId/],
+    [{ hostId: "Web_01" }, /hostId: expected a host id/],
+    [{ hostId: "web-01", containers: [] }, /leave containers out/],
+    [{ hostId: "web-01", imageMode: "zip" }, /imageMode/],
+    [{ hostId: "web-01", everything: true }, /Unrecognized key.*everything/],
+  ])("rejects backup request %j", async (payload, message) => {
+    const { status, body } = await request("POST", "/v1/backups", payload);
+
+    expect(status).toBe(400);
+    expect(body.error.code).toBe("invalid_request");
+    expect(body.error.message).toMatch(message);
+  });
+
+  it("rejects a body that is not JSON", async () => {
+    const { status, body } = await request("POST", "/v1/backups", "{not json");
+
+    expect(status).toBe(400);
+    expect(body.error.code).toBe("invalid_json");
+  });
+
+  it("answers 404 for a restore of a missing backup", async () => {
+    const { status, body } = await request("POST", "/v1/restores", { backupId: newBackupId("web-01"), targetHostId: "web-09" });
+
+    expect(status).toBe(404);
+    expect(body.error.message).toMatch(/not found or not complete/);
+  });
+
+  it("answers 400 for a malformed backup id", async () => {
+    const { status, body } = await request("GET", "/v1/backups/latest");
+
+    expect(status).toBe(400);
+    expect(body.error.message).toMatch(/invalid backup id "latest"/);
+  });
+
+  it("answers 400 for a malformed job id and 404 for an unknown one", async () => {
+    expect((await request("GET", "/v1/jobs/nonsense")).status).toBe(400);
+    expect((await request("GET", "/v1/jobs/web-01.backup.20261204T201500123Z.aaaaaa")).status).toBe(404);
+  });
+
+  it("lists only backups whose manifest exists", async () => {
+    const keys = new KeyScheme();
+    const complete = newBackupId("db-01");
+    const unfinished = newBackupId("db-01");
+    await store.put(keys.manifestKey(complete), Buffer.from(serializeManifest(sampleManifest(complete))));
+    await store.put(keys.artifactKey(unfinished, "volume-001"), Buffer.from("partial upload"));
+
+    const { status, body } = await request("GET", "/v1/backups?hostId=db-01");
+    const one = await request("GET", `/v1/backups/${complete}`);
+    const missing = await request("GET", `/v1/backups/${unfinished}`);
+
+    expect(status).toBe(200);
+    expect(body.backups.map((backup: { backupId: string }) => backup.backupId)).toEqual([complete]);
+    expect(one.body.backupId).toBe(complete);
+    expect(missing.status).toBe(404);
+  });
+
+  it("enqueues a restore of an existing backup", async () => {
+    const backupId = newBackupId("db-02");
+    await store.put(new KeyScheme().manifestKey(backupId), Buffer.from(serializeManifest(sampleManifest(backupId))));
+
+    const { status, body } = await request("POST", "/v1/restores", { backupId, targetHostId: "fresh-vm" });
+
+    expect(status).toBe(202);
+    expect(body.jobId).toMatch(/^fresh-vm\.restore\./);
+    expect((await request("GET", `/v1/jobs/${body.jobId}`)).body.state).toBe("queued");
+  });
+});
+
+function sampleManifest(backupId: string): Manifest {
+  const now = new Date().toISOString();
+  return {
+    format: MANIFEST_FORMAT,
+    schemaVersion: 1,
+    backupId,
+    hostId: backupId.split(".")[0]!,
+    jobId: `${backupId.split(".")[0]}.backup.x`,
+    startedAt: now,
+    completedAt: now,
+    status: "complete",
+    problems: [],
+    engine: { version: "20.10.24", apiVersion: "1.41", os: "linux", architecture: "amd64" },
+    options: { imageMode: "save", commit: false, consistency: "pause" },
+    containers: [],
+    volumes: [],
+    binds: [],
+    images: [],
+    networks: [],
+    artifacts: [],
+  };
+}
