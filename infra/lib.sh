@@ -77,10 +77,20 @@ start_detached() {
   shift 2
   mkdir -p "$(dirname "$logfile")"
 
+  # The subshell closes every inherited descriptor above 2, because a service that kept a
+  # lock file descriptor of the script would hold that lock for as long as it runs.
   # setsid keeps the service alive when the caller's process group gets SIGINT or SIGHUP.
   # A background job of a non-interactive shell is not a process group leader, so setsid
-  # execs in place and $! is the service's own PID.
-  setsid "$@" </dev/null >>"$logfile" 2>&1 &
+  # execs in place, and $! is the service's own PID.
+  (
+    for fd_path in /proc/$BASHPID/fd/*; do
+      fd=${fd_path##*/}
+      if ((fd > 2)); then
+        eval "exec $fd>&-"
+      fi
+    done
+    exec setsid "$@"
+  ) </dev/null >>"$logfile" 2>&1 &
   local pid=$!
 
   if [[ -n $pidfile ]]; then

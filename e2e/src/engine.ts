@@ -15,8 +15,9 @@ export const BUSYBOX_IMAGE = "cargohold-fixture/busybox:1";
 export const MARIADB_IMAGE = "cargohold-fixture/mariadb:1";
 
 /** Builds the fixture images into an engine with the project's script; cached images make this fast. */
-export async function buildFixtureImages(socket: string): Promise<void> {
-  await run("bash", [path.join(REPOSITORY_ROOT, "infra/fixtures/build-images.sh"), socket], { maxBuffer: 16 * 1024 * 1024 });
+export async function buildFixtureImages(socket: string, only?: "busybox" | "mariadb"): Promise<void> {
+  const args = [path.join(REPOSITORY_ROOT, "infra/fixtures/build-images.sh"), socket, ...(only ? ["--only", only] : [])];
+  await run("bash", args, { maxBuffer: 16 * 1024 * 1024 });
 }
 
 /** Test-side access to one engine, for setting up containers and checking results. */

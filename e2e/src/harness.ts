@@ -65,6 +65,7 @@ export class Deployment {
       queuePrefix: this.queuePrefix,
       listen: { host: "127.0.0.1", port: 0 },
       logLevel: "warn",
+      hostRoot: "/",
       store: this.storeConfig,
     };
     const agent = await startAgent(config, log.child({ hostId }));

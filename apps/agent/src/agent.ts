@@ -27,7 +27,15 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
   // BullMQ workers need maxRetriesPerRequest null so blocking commands wait through a Redis restart.
   const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   connection.on("error", (error) => log.warn({ err: error }, "Redis connection error; retrying"));
-  const worker: Worker = startWorker({ hostId: config.hostId, queuePrefix: config.queuePrefix, connection, docker, store, log });
+  const worker: Worker = startWorker({
+    hostId: config.hostId,
+    queuePrefix: config.queuePrefix,
+    connection,
+    docker,
+    store,
+    log,
+    hostRoot: config.hostRoot,
+  });
 
   const app = new Hono();
   app.get("/healthz", async (c) => {

@@ -12,6 +12,8 @@ export interface AgentConfig {
   /** host:port of the health endpoint, or undefined to serve none. */
   listen: { host: string; port: number } | undefined;
   logLevel: string;
+  /** Where the host's root folder is visible to the agent: "/" on the host, a mount such as /host in a container. */
+  hostRoot: string;
   store: StoreConfig;
 }
 
@@ -22,6 +24,7 @@ const envSchema = z.object({
   REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
   CARGOHOLD_QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/, "use letters, digits, _ and -").default("cargohold"),
   CARGOHOLD_AGENT_LISTEN: z.string().default("127.0.0.1:7701"),
+  CARGOHOLD_HOST_ROOT: z.string().startsWith("/", "must be an absolute path").default("/"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -39,6 +42,7 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv): AgentConfig {
     queuePrefix: settings.CARGOHOLD_QUEUE_PREFIX,
     listen: parseListen(settings.CARGOHOLD_AGENT_LISTEN, "CARGOHOLD_AGENT_LISTEN"),
     logLevel: settings.LOG_LEVEL,
+    hostRoot: settings.CARGOHOLD_HOST_ROOT,
     store: storeConfigFromEnv(env),
   };
 }

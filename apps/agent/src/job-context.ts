@@ -14,6 +14,8 @@ export interface JobContext {
   log: Logger;
   progress: ProgressReporter;
   signal: AbortSignal;
+  /** Where the host's root folder is visible to the agent, for checks of host paths. */
+  hostRoot: string;
 }
 
 /** A failure that retrying the same job cannot fix, such as an unknown container or a name conflict. */

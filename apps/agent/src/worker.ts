@@ -17,6 +17,7 @@ export interface WorkerDependencies {
   docker: DockerPort;
   store: ObjectStore;
   log: Logger;
+  hostRoot: string;
 }
 
 /**
@@ -40,6 +41,7 @@ export function startWorker(dependencies: WorkerDependencies): Worker {
         log: jobLog,
         progress: new ProgressReporter((progress: JobProgress) => job.updateProgress(progress as unknown as object)),
         signal: controller.signal,
+        hostRoot: dependencies.hostRoot,
       };
       jobLog.info("job started");
       try {

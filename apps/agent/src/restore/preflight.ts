@@ -1,5 +1,6 @@
 import type { Manifest } from "@cargohold/storage-layout";
 import { lstat, readdir } from "node:fs/promises";
+import path from "node:path";
 import type { DockerPort } from "../docker/docker-port.js";
 
 /**
@@ -7,7 +8,7 @@ import type { DockerPort } from "../docker/docker-port.js";
  * runs only when this list is empty, so it never overwrites a container,
  * volume, host path or image tag that exists.
  */
-export async function findConflicts(docker: DockerPort, manifest: Manifest, bindTargets: Map<string, string>): Promise<string[]> {
+export async function findConflicts(docker: DockerPort, manifest: Manifest, bindTargets: Map<string, string>, hostRoot: string): Promise<string[]> {
   const conflicts: string[] = [];
 
   for (const container of manifest.containers) {
@@ -21,8 +22,7 @@ export async function findConflicts(docker: DockerPort, manifest: Manifest, bind
     }
   }
   for (const [source, target] of bindTargets) {
-    // NOTE: this reads the agent's own file system, so an agent in a container needs the host root mounted at the same path.
-    if (!(await isAbsentOrEmptyFolder(target))) {
+    if (!(await isAbsentOrEmptyFolder(path.join(hostRoot, target)))) {
       const hint = source === target ? "move it away, or restore with bindPathPrefix" : "move it away or pick another bindPathPrefix";
       conflicts.push(`bind path ${target} already exists and is not an empty folder: ${hint}`);
     }

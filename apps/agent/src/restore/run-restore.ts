@@ -40,7 +40,7 @@ export async function runRestore(context: JobContext, payload: RestorePayload): 
   const bindTargets = new Map(manifest.binds.map((bind) => [bind.source, payload.bindPathPrefix ? path.posix.join(payload.bindPathPrefix, bind.source) : bind.source]));
 
   progress.phase("preflight");
-  const conflicts = await findConflicts(docker, manifest, bindTargets);
+  const conflicts = await findConflicts(docker, manifest, bindTargets, context.hostRoot);
   if (conflicts.length > 0) {
     throw new PermanentJobError(`restore of backup ${manifest.backupId} onto host ${context.hostId} stopped before any change: ${conflicts.join("; ")}`);
   }
