@@ -3,10 +3,10 @@ import { type Agent, type AgentConfig, startAgent } from "@cargohold/agent";
 import { type ControlPlane, type ControlPlaneConfig, createControlPlane } from "@cargohold/control-plane";
 import type { StoreConfig } from "@cargohold/object-store";
 import { randomBytes } from "node:crypto";
-import { pino } from "pino";
+import { createLogger } from "@cargohold/logging";
 import { type TestEnvironment, waitFor } from "./environment.js";
 
-const log = pino({ level: process.env.LOG_LEVEL ?? "warn" });
+const log = createLogger("e2e", process.env.LOG_LEVEL ?? "warn");
 
 /**
  * One isolated Cargohold deployment per test file: its own bucket and its

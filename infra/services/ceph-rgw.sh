@@ -92,6 +92,9 @@ ms bind ipv6 = false
 auth cluster required = none
 auth service required = none
 auth client required = none
+# The global_id reclaim warnings are about cephx clients, which this cluster does not use.
+mon warn on insecure global id reclaim = false
+mon warn on insecure global id reclaim allowed = false
 
 run dir = $run_dir
 admin socket = $run_dir/\$cluster-\$name.asok
@@ -130,8 +133,15 @@ bluestore fsck on mount = false
 osd memory target = 1073741824
 
 [$rgw_name]
+# radosgw defaults to secure mode towards the monitor, which needs the session keys that
+# auth none does not create, so it would retry authentication forever.
+ms mon client mode = crc
 rgw frontends = beast endpoint=127.0.0.1:$rgw_port
 rgw data = $ceph_dir/rgw
+# Deleted objects keep their space until garbage collection, by default after 2 hours.
+# Tests that upload and delete GiB-sized objects would fill the OSD before that.
+rgw gc obj min wait = 60
+rgw gc processor period = 60
 EOF
 }
 
@@ -234,6 +244,30 @@ ensure_s3_user() {
   log "created S3 user $s3_user"
 }
 
+# Sends one SigV4-signed S3 request with curl and prints the response body.
+s3_request() {
+  local method=$1 url=$2
+  shift 2
+  curl --silent --show-error --fail --max-time 60 \
+    --aws-sigv4 aws:amz:us-east-1:s3 --user "$s3_access_key:$s3_secret_key" \
+    --header 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
+    --request "$method" "$@" "$url"
+}
+
+# Runs each kind of S3 write once. The gateway creates the bucket index, data and
+# multipart pools on first use, which would otherwise add about 2 s each to the first
+# test that creates a bucket, writes an object or starts a multipart upload.
+warm_up_s3() {
+  local url="$rgw_url/cargohold-warmup" upload_id
+  s3_request PUT "$url" >/dev/null
+  s3_request PUT "$url/object" --data-binary warmup >/dev/null
+  upload_id=$(s3_request POST "$url/multipart?uploads" | sed -n 's:.*<UploadId>\(.*\)</UploadId>.*:\1:p')
+  [[ -n $upload_id ]] || die "the warm-up multipart upload returned no UploadId"
+  s3_request DELETE "$url/multipart?uploadId=$upload_id" >/dev/null
+  s3_request DELETE "$url/object" >/dev/null
+  s3_request DELETE "$url" >/dev/null
+}
+
 check_fixed_settings() {
   local created_port created_size
   created_port=$(cat "$ceph_dir/mon-port")
@@ -269,6 +303,7 @@ start_cluster() {
     create_cluster
     start_rgw 120
     ensure_s3_user
+    warm_up_s3
     touch "$initialized_marker"
   fi
   trap - EXIT

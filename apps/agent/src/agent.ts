@@ -3,7 +3,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import type { Worker } from "bullmq";
 import { Hono } from "hono";
 import { Redis } from "ioredis";
-import type { Logger } from "pino";
+import { type Logger, repeatLimitedWarning } from "@cargohold/logging";
 import type { AgentConfig } from "./config.js";
 import { DockerodeAdapter } from "./docker/dockerode-adapter.js";
 import type { DockerPort } from "./docker/docker-port.js";
@@ -26,7 +26,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
   const store = openObjectStore(config.store);
   // BullMQ workers need maxRetriesPerRequest null so blocking commands wait through a Redis restart.
   const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  connection.on("error", (error) => log.warn({ err: error }, "Redis connection error; retrying"));
+  connection.on("error", repeatLimitedWarning(log, "Redis connection error; retrying"));
   const worker: Worker = startWorker({
     hostId: config.hostId,
     queuePrefix: config.queuePrefix,

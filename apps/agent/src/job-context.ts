@@ -1,6 +1,6 @@
 import type { ObjectStore } from "@cargohold/object-store";
 import { KeyScheme } from "@cargohold/storage-layout";
-import type { Logger } from "pino";
+import type { Logger } from "@cargohold/logging";
 import type { DockerPort } from "./docker/docker-port.js";
 import type { ProgressReporter } from "./progress.js";
 

@@ -1,8 +1,8 @@
-import { pino } from "pino";
+import { createLogger } from "@cargohold/logging";
 import { startAgent } from "./agent.js";
 import { agentConfigFromEnv } from "./config.js";
 
-const log = pino({ name: "cargohold-agent", level: process.env.LOG_LEVEL ?? "info" });
+const log = createLogger("cargohold-agent");
 
 try {
   const config = agentConfigFromEnv(process.env);

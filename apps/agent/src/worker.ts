@@ -3,7 +3,7 @@ import type { ObjectStore } from "@cargohold/object-store";
 import { KeyScheme } from "@cargohold/storage-layout";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import type { Logger } from "pino";
+import { type Logger, repeatLimitedWarning } from "@cargohold/logging";
 import { runBackup } from "./backup/run-backup.js";
 import type { DockerPort } from "./docker/docker-port.js";
 import { type JobContext, PermanentJobError } from "./job-context.js";
@@ -58,7 +58,7 @@ export function startWorker(dependencies: WorkerDependencies): Worker {
     },
     { connection: dependencies.connection, prefix: dependencies.queuePrefix, concurrency: 1, autorun: true },
   );
-  worker.on("error", (error) => log.error({ err: error }, "job worker error"));
+  worker.on("error", repeatLimitedWarning(log, "job worker error; BullMQ retries on its own"));
   return worker;
 }
 

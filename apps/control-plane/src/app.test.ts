@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { pino } from "pino";
+import { createLogger } from "@cargohold/logging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "./app.js";
 import { BackupCatalog } from "./catalog.js";
@@ -30,7 +30,7 @@ describe.skipIf(!redisUrl)("control plane API", () => {
     queues = new HostQueues(redis, prefix);
     storeRoot = await mkdtemp(path.join(os.tmpdir(), "cargohold-cp-"));
     store = new LocalDirectoryStore(storeRoot);
-    app = createApp({ queues, catalog: new BackupCatalog(store), redis, log: pino({ level: "silent" }) });
+    app = createApp({ queues, catalog: new BackupCatalog(store), redis, log: createLogger("test", "silent") });
   });
 
   afterAll(async () => {

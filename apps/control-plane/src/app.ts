@@ -2,7 +2,7 @@ import { jobIdFor } from "@cargohold/job-catalog";
 import { backupOptionsSchema, HOST_ID_PATTERN, InvalidIdError, newBackupId, newRestoreId, parseBackupId } from "@cargohold/storage-layout";
 import { Hono } from "hono";
 import type { Redis } from "ioredis";
-import type { Logger } from "pino";
+import type { Logger } from "@cargohold/logging";
 import { z } from "zod";
 import type { BackupCatalog } from "./catalog.js";
 import { ApiError, handleError, invalidRequest, readJson } from "./http-error.js";

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { Logger } from "pino";
+import type { Logger } from "@cargohold/logging";
 import type { ZodError } from "zod";
 
 /** The one error type of the HTTP edge: a status, a stable code for programs, and a message for people. */

@@ -1,5 +1,5 @@
 import { handle } from "hono/aws-lambda";
-import { pino } from "pino";
+import { createLogger } from "@cargohold/logging";
 import { controlPlaneConfigFromEnv } from "./config.js";
 import { type ControlPlane, createControlPlane } from "./runtime.js";
 
@@ -11,7 +11,7 @@ import { type ControlPlane, createControlPlane } from "./runtime.js";
 let controlPlane: ControlPlane | undefined;
 
 export const handler: ReturnType<typeof handle> = (event, context) => {
-  controlPlane ??= createControlPlane(controlPlaneConfigFromEnv(process.env), pino({ name: "cargohold-control-plane", level: process.env.LOG_LEVEL ?? "info" }));
+  controlPlane ??= createControlPlane(controlPlaneConfigFromEnv(process.env), createLogger("cargohold-control-plane"));
   return handle(controlPlane.app)(event, context);
 };
 

@@ -1,9 +1,9 @@
 import { serve } from "@hono/node-server";
-import { pino } from "pino";
+import { createLogger } from "@cargohold/logging";
 import { controlPlaneConfigFromEnv } from "./config.js";
 import { createControlPlane } from "./runtime.js";
 
-const log = pino({ name: "cargohold-control-plane", level: process.env.LOG_LEVEL ?? "info" });
+const log = createLogger("cargohold-control-plane");
 
 try {
   const config = controlPlaneConfigFromEnv(process.env);

@@ -1,7 +1,7 @@
 import { openObjectStore } from "@cargohold/object-store";
 import type { Hono } from "hono";
 import { Redis } from "ioredis";
-import type { Logger } from "pino";
+import { type Logger, repeatLimitedWarning } from "@cargohold/logging";
 import { createApp } from "./app.js";
 import { BackupCatalog } from "./catalog.js";
 import type { ControlPlaneConfig } from "./config.js";
@@ -16,7 +16,7 @@ export interface ControlPlane {
 export function createControlPlane(config: ControlPlaneConfig, log: Logger): ControlPlane {
   // Fail requests fast while Redis is down instead of queueing them in memory.
   const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
-  redis.on("error", (error) => log.warn({ err: error }, "Redis connection error; retrying"));
+  redis.on("error", repeatLimitedWarning(log, "Redis connection error; retrying"));
   const store = openObjectStore(config.store);
   const queues = new HostQueues(redis, config.queuePrefix);
   const app = createApp({ queues, catalog: new BackupCatalog(store), redis, log });

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import Docker from "dockerode";
-import type { Logger } from "pino";
+import type { Logger } from "@cargohold/logging";
 import {
   type ContainerDetails,
   type ContainerSpec,

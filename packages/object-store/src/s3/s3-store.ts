@@ -1,7 +1,9 @@
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   S3Client,
   S3ServiceException,
@@ -112,6 +114,7 @@ export class S3ObjectStore implements ObjectStore {
     } catch (error) {
       source.unpipe(passThrough);
       source.destroy();
+      await this.#abortPendingUploads(fullKey);
       const cause = sourceError ?? error;
       const reason = sourceError ? `reading the source failed: ${(sourceError as Error).message}` : describe(error);
       throw new ObjectStoreError(`put ${key} to ${this.location} failed: ${reason}`, { cause, permanent: sourceError === undefined && isPermanent(error) });
@@ -206,6 +209,26 @@ export class S3ObjectStore implements ObjectStore {
 
   async close(): Promise<void> {
     this.#client.destroy();
+  }
+
+  /**
+   * Aborts unfinished multipart uploads of one key. lib-storage aborts its own
+   * upload on failure only when it already knows the upload id, so a source
+   * that fails while the upload is being created would leave stored parts behind.
+   * Keys are unique per backup, so no other writer's upload is affected.
+   */
+  async #abortPendingUploads(fullKey: string): Promise<void> {
+    try {
+      const listing = await this.#client.send(new ListMultipartUploadsCommand({ Bucket: this.#bucket, Prefix: fullKey }));
+      for (const upload of listing.Uploads ?? []) {
+        if (upload.Key === fullKey && upload.UploadId !== undefined) {
+          await this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: fullKey, UploadId: upload.UploadId }));
+        }
+      }
+    } catch {
+      // The put already failed with its own error, which matters more; a bucket
+      // lifecycle rule for incomplete uploads is the backstop for what stays.
+    }
   }
 
   #fullKey(key: string): string {
