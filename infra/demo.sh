@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The quick start: on a fresh Debian or Ubuntu machine, installs what Cargohold
-# needs, starts Redis (and a Docker engine if none answers), and runs the demo:
+# needs, starts Redis (and a Docker engine if none responds), and runs the demo:
 # a sample stack backed up and restored through the real API and agent.
 set -euo pipefail
 

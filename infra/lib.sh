@@ -83,7 +83,7 @@ start_detached() {
   # A background job of a non-interactive shell is not a process group leader, so setsid
   # execs in place, and $! is the service's own PID.
   (
-    for fd_path in /proc/$BASHPID/fd/*; do
+    for fd_path in "/proc/$BASHPID/fd/"*; do
       fd=${fd_path##*/}
       if ((fd > 2)); then
         eval "exec $fd>&-"

@@ -1,6 +1,7 @@
 import { chmod, chown, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { lstat } from "node:fs/promises";
 import path from "node:path";
+import type { Agent } from "@cargohold/agent";
 import type { ControlPlane } from "@cargohold/control-plane";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUSYBOX_IMAGE, MARIADB_IMAGE, TestEngine, buildFixtureImages } from "./engine.js";
@@ -25,12 +26,15 @@ describe.skipIf(env === undefined)("backup on engine A, restore on engine B", ()
   let backupId: string;
   let restoredVolumes: string[] = [];
   let queuedJobId: string;
+  let agentA: Agent;
 
   beforeAll(async () => {
+    // Engine B plays a fresh machine: images that an earlier run restored there go first.
+    await engineB.removeImages([MARIADB_IMAGE, BUSYBOX_IMAGE]);
     await buildFixtureImages(env!.engineASocket);
     await deployment.createBucket();
     controlPlane = deployment.controlPlane();
-    await deployment.startAgent(hostA, env!.engineASocket);
+    agentA = await deployment.startAgent(hostA, env!.engineASocket);
     await deployment.startAgent(hostB, env!.engineBSocket);
 
     // The database keeps its data in the anonymous volume from the image's VOLUME line.
@@ -71,8 +75,18 @@ describe.skipIf(env === undefined)("backup on engine A, restore on engine B", ()
     const anonymousOnA = (await engineA.volumeNames()).filter((name) => /^[0-9a-f]{64}$/.test(name));
     await engineA.removeVolumes([names.volume, ...anonymousOnA]);
     await engineB.removeVolumes([names.volume, ...restoredVolumes]);
+    await engineB.removeImages([MARIADB_IMAGE, BUSYBOX_IMAGE]);
     await deployment.tearDown();
     await rm(workDir, { recursive: true, force: true });
+  });
+
+  it("serves health on the API and the agent", async () => {
+    const apiHealth = await api(controlPlane, "GET", "/healthz");
+    const agentHealth = await fetch(`http://127.0.0.1:${agentA.address?.port}/healthz`);
+
+    expect(apiHealth).toEqual({ status: 200, body: { status: "ok", redis: "ok" } });
+    expect(agentHealth.status).toBe(200);
+    expect(await agentHealth.json()).toEqual({ status: "ok", hostId: hostA, docker: "ok", redis: "ok" });
   });
 
   it("keeps a job queued for a host without an agent", async () => {
@@ -179,7 +193,7 @@ describe.skipIf(env === undefined)("backup on engine A, restore on engine B", ()
     expect(dataMount?.Type).toBe("volume");
     expect(restoredVolumes).toContain(dataMount?.Name);
 
-    // The named volume holds the same files with the same owners and modes.
+    // The named volume contains the same files with the same owners and modes.
     expect(await engineB.describeTree(names.app, "/data")).toEqual(await engineA.describeTree(names.app, "/data"));
     const appOnB = await engineB.docker.getContainer(names.app).inspect();
     expect(appOnB.State.Running).toBe(true);

@@ -93,6 +93,15 @@ export class TestEngine {
     }
   }
 
+  async removeImages(references: string[]): Promise<void> {
+    for (const reference of references) {
+      await this.docker
+        .getImage(reference)
+        .remove({ force: true })
+        .catch(() => undefined);
+    }
+  }
+
   async removeVolumes(names: string[]): Promise<void> {
     for (const name of names) {
       await this.docker
@@ -103,7 +112,7 @@ export class TestEngine {
   }
 }
 
-/** One line per tar entry, sorted, with the first path segment dropped so trees from different roots compare equal. */
+/** Describes each tar entry on one line, sorted, with the first path segment dropped so trees from different roots compare equal. */
 export async function describeTar(archive: Readable): Promise<string[]> {
   const lines: string[] = [];
   const reader = extract();

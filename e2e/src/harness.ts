@@ -49,7 +49,7 @@ export class Deployment {
     await this.s3.send(new CreateBucketCommand({ Bucket: this.bucket }));
   }
 
-  /** A control plane as a fresh process would build it; `queuePrefix` lets a test point one at an empty Redis namespace. */
+  /** Creates a control plane as a fresh process would build it; `queuePrefix` lets a test point one at an empty Redis namespace. */
   controlPlane(queuePrefix = this.queuePrefix): ControlPlane {
     const config: ControlPlaneConfig = { redisUrl: this.env.redisUrl, queuePrefix, listen: { host: "127.0.0.1", port: 0 }, logLevel: "warn", store: this.storeConfig };
     const controlPlane = createControlPlane(config, log.child({ component: "control-plane" }));

@@ -7,7 +7,7 @@
 # clients still sign requests with the keys of the S3 user.
 set -euo pipefail
 
-# shellcheck source=../lib.sh
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
 source "$(dirname "$(readlink -f "$0")")/../lib.sh"
 LOG_PREFIX=ceph-rgw
 
@@ -17,9 +17,10 @@ Usage: $(basename "$0") start|stop|status|reset|env
 
 Manages a one-node Ceph cluster whose RADOS Gateway serves S3 on 127.0.0.1.
   start   start the cluster unless it is running, creating it on first use, and wait
-          until the gateway answers HTTP (up to 120 s for a new cluster, 90 s otherwise)
+          until the gateway responds to HTTP (the gateway gets up to 120 s on a new
+          cluster and 90 s otherwise)
   stop    stop the gateway, the OSD and the monitor (SIGTERM, then SIGKILL after 30 s)
-  status  exit 0 when the gateway answers, 3 when it is stopped
+  status  exit 0 when the gateway responds, 3 when it is stopped
   reset   stop the cluster and delete all of its data, so the next start creates it anew
   env     print the S3 settings as KEY=value lines
 
@@ -63,7 +64,7 @@ conf="$ceph_dir/ceph.conf"
 mon_data="$ceph_dir/mon/ceph-a"
 osd_data="$ceph_dir/osd/ceph-0"
 log_dir="$ceph_dir/log"
-# Written last by a successful first start; without it the cluster is created anew.
+# A successful first start writes this marker last. Without it, start creates the cluster anew.
 initialized_marker="$ceph_dir/initialized"
 rgw_name=client.rgw.cargohold
 rgw_url="http://127.0.0.1:$rgw_port"
@@ -71,6 +72,8 @@ rgw_url="http://127.0.0.1:$rgw_port"
 mon_pidfile="$run_dir/mon.a.pid"
 osd_pidfile="$run_dir/osd.0.pid"
 rgw_pidfile="$run_dir/rgw.pid"
+# The port of the running gateway, to detect a start that requests another one.
+rgw_portfile="$run_dir/rgw.port"
 
 ceph_cli() {
   ceph --conf "$conf" --connect-timeout 10 "$@"
@@ -103,7 +106,7 @@ crash dir = $ceph_dir/crash
 # The script keeps its own pidfiles, because the daemons run in the foreground.
 pid file =
 
-# One OSD holds every object, so pools keep a single copy and CRUSH places it on the
+# One OSD stores every object, so pools keep a single copy and CRUSH places it on the
 # OSD itself instead of looking for other hosts.
 osd pool default size = 1
 osd pool default min size = 1
@@ -115,8 +118,8 @@ osd pool default pg num = 8
 osd pool default pgp num = 8
 osd pool default pg autoscale mode = off
 
-# The monitor stops writing when the host file system is nearly full (defaults: warn
-# below 30 % free, stop below 5 %). Test hosts often run fuller than that.
+# By default the monitor warns below 30 % free space on its file system and shuts down
+# below 5 %. Test hosts often run fuller than that.
 mon data avail warn = 2
 mon data avail crit = 1
 
@@ -127,6 +130,8 @@ mon data = $ceph_dir/mon/\$cluster-\$id
 osd data = $ceph_dir/osd/\$cluster-\$id
 osd objectstore = bluestore
 bluestore block create = true
+# NOTE: the sparse file takes host disk space as objects fill it, and the OSD fails when
+# the host file system runs out before the file reaches this size.
 bluestore block size = $(numfmt --from=iec "$osd_size")
 bluestore fsck on mount = false
 # The default target of 4 GiB is sized for production hosts.
@@ -153,58 +158,50 @@ osd_is_up() {
   [[ $(ceph_cli osd stat --format json 2>/dev/null | jq -r '.num_up_osds') == 1 ]]
 }
 
-# Any HTTP status counts: an anonymous GET on the service root returns 200 with an empty
-# bucket list once the gateway serves requests.
+# An anonymous GET on the service root returns 200 with an empty bucket list once the
+# gateway serves requests.
 rgw_responds() {
-  curl --silent --output /dev/null --max-time 5 "$rgw_url/"
+  [[ $(curl --silent --output /dev/null --write-out '%{http_code}' --max-time 5 "$rgw_url/") == 200 ]]
+}
+
+# Starts a daemon unless its pidfile names a running process, then waits until CHECK
+# succeeds, so that a daemon that is running but not yet ready is waited for too.
+#
+#   ensure_daemon LABEL PIDFILE BINARY TIMEOUT_S LOGFILE CHECK -- CMD...
+ensure_daemon() {
+  local label=$1 pidfile=$2 binary=$3 timeout_s=$4 logfile=$5 check=$6
+  shift 7
+  local pid
+  if ! pid=$(running_pid "$pidfile" "$binary"); then
+    pid=$(start_detached "$pidfile" "$log_dir/$label.stdout.log" "$@")
+    log "started $label (PID $pid)"
+  fi
+  if ! wait_for --pid "$pid" "$timeout_s" "$label to be ready" "$check"; then
+    show_log_tail "$logfile"
+    die "$label did not start; see $logfile"
+  fi
 }
 
 start_mon() {
-  if running_pid "$mon_pidfile" ceph-mon >/dev/null; then
-    return 0
-  fi
-  local pid
-  pid=$(start_detached "$mon_pidfile" "$log_dir/mon.a.stdout.log" \
-    ceph-mon --conf "$conf" --id a --foreground)
-  log "started ceph-mon (PID $pid)"
-  if ! wait_for --pid "$pid" 30 "the monitor on 127.0.0.1:$mon_port" mon_is_up; then
-    show_log_tail "$log_dir/ceph-mon.a.log"
-    die "ceph-mon did not start; see $log_dir/ceph-mon.a.log"
-  fi
+  ensure_daemon ceph-mon "$mon_pidfile" ceph-mon 30 "$log_dir/ceph-mon.a.log" mon_is_up -- \
+    ceph-mon --conf "$conf" --id a --foreground
 }
 
 start_osd() {
-  if running_pid "$osd_pidfile" ceph-osd >/dev/null; then
-    return 0
-  fi
-  local pid
-  pid=$(start_detached "$osd_pidfile" "$log_dir/osd.0.stdout.log" \
-    ceph-osd --conf "$conf" --id 0 --foreground)
-  log "started ceph-osd (PID $pid)"
-  if ! wait_for --pid "$pid" 60 "osd.0 to be up" osd_is_up; then
-    show_log_tail "$log_dir/ceph-osd.0.log"
-    die "ceph-osd did not start; see $log_dir/ceph-osd.0.log"
-  fi
+  ensure_daemon ceph-osd "$osd_pidfile" ceph-osd 60 "$log_dir/ceph-osd.0.log" osd_is_up -- \
+    ceph-osd --conf "$conf" --id 0 --foreground
 }
 
+# On first start the gateway creates its pools, which takes most of the cold start.
 start_rgw() {
   local timeout_s=$1
-  if running_pid "$rgw_pidfile" radosgw >/dev/null; then
-    return 0
-  fi
-  local pid
-  pid=$(start_detached "$rgw_pidfile" "$log_dir/rgw.stdout.log" \
-    radosgw --conf "$conf" --name "$rgw_name" --foreground)
-  log "started radosgw (PID $pid)"
-  # On first start the gateway creates its pools, which takes most of the cold start.
-  if ! wait_for --pid "$pid" "$timeout_s" "the gateway at $rgw_url" rgw_responds; then
-    show_log_tail "$log_dir/ceph-$rgw_name.log"
-    die "radosgw did not start; see $log_dir/ceph-$rgw_name.log"
-  fi
+  echo "$rgw_port" >"$rgw_portfile"
+  ensure_daemon radosgw "$rgw_pidfile" radosgw "$timeout_s" "$log_dir/ceph-$rgw_name.log" rgw_responds -- \
+    radosgw --conf "$conf" --name "$rgw_name" --foreground
 }
 
-# Creates the monitor store and the OSD, and starts both. Used when no initialized
-# cluster exists; a partly created one (no marker) is deleted first.
+# Creates the monitor store and the OSD, and starts both. It deletes any partly created
+# cluster (one without the initialized marker) first.
 create_cluster() {
   log "creating a new cluster in $ceph_dir"
   rm -rf "$ceph_dir"
@@ -218,14 +215,15 @@ create_cluster() {
   echo "$mon_port" >"$ceph_dir/mon-port"
   echo "$osd_size" >"$ceph_dir/osd-size"
 
-  monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$mon_port]" "$ceph_dir/monmap" >/dev/null
+  monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$mon_port]" "$ceph_dir/monmap" \
+    >>"$log_dir/mkfs.log" 2>&1 || die "monmaptool failed; see $log_dir/mkfs.log"
   ceph-mon --conf "$conf" --id a --mkfs --monmap "$ceph_dir/monmap" >>"$log_dir/mkfs.log" 2>&1 ||
     die "ceph-mon --mkfs failed; see $log_dir/mkfs.log"
   [[ -d $mon_data ]] || die "ceph-mon --mkfs did not create $mon_data; see $log_dir/mkfs.log"
   start_mon
 
   osd_uuid=$(uuidgen)
-  ceph_cli osd new "$osd_uuid" 0 >/dev/null
+  ceph_cli osd new "$osd_uuid" 0 >/dev/null || die "ceph osd new failed for osd.0"
   mkdir -p "$osd_data"
   # bluestore creates the sparse file osd data/block itself (bluestore block create = true).
   ceph-osd --conf "$conf" --id 0 --mkfs --osd-uuid "$osd_uuid" >>"$log_dir/mkfs.log" 2>&1 ||
@@ -248,20 +246,26 @@ ensure_s3_user() {
 s3_request() {
   local method=$1 url=$2
   shift 2
+  # curl 7.88 signs only the x-amz-content-sha256 header that it is given, and S3
+  # requires one, so the payload is declared unsigned.
   curl --silent --show-error --fail --max-time 60 \
     --aws-sigv4 aws:amz:us-east-1:s3 --user "$s3_access_key:$s3_secret_key" \
     --header 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
-    --request "$method" "$@" "$url"
+    --request "$method" "$@" "$url" ||
+    die "S3 request $method $url failed"
 }
 
-# Runs each kind of S3 write once. The gateway creates the bucket index, data and
-# multipart pools on first use, which would otherwise add about 2 s each to the first
-# test that creates a bucket, writes an object or starts a multipart upload.
+# Runs each kind of S3 write once, because the gateway creates the bucket index, data
+# and multipart pools on first use. Each pool costs about 2 s (measured on a 2-core VM),
+# which the first test to create a bucket, write an object or start a multipart upload
+# would otherwise pay.
 warm_up_s3() {
   local url="$rgw_url/cargohold-warmup" upload_id
   s3_request PUT "$url" >/dev/null
   s3_request PUT "$url/object" --data-binary warmup >/dev/null
-  upload_id=$(s3_request POST "$url/multipart?uploads" | sed -n 's:.*<UploadId>\(.*\)</UploadId>.*:\1:p')
+  # The query is "uploads=" because curl 7.88 signs a bare "uploads" without the "=" that
+  # the SigV4 canonical query string has, and the gateway then rejects the signature.
+  upload_id=$(s3_request POST "$url/multipart?uploads=" | sed -n 's:.*<UploadId>\(.*\)</UploadId>.*:\1:p')
   [[ -n $upload_id ]] || die "the warm-up multipart upload returned no UploadId"
   s3_request DELETE "$url/multipart?uploadId=$upload_id" >/dev/null
   s3_request DELETE "$url/object" >/dev/null
@@ -279,14 +283,24 @@ check_fixed_settings() {
 }
 
 start_cluster() {
-  if rgw_responds && running_pid "$rgw_pidfile" radosgw >/dev/null; then
-    log "already running at $rgw_url"
-    return 0
+  if running_pid "$rgw_pidfile" radosgw >/dev/null; then
+    local running_port
+    running_port=$(cat "$rgw_portfile" 2>/dev/null || echo unknown)
+    if [[ $running_port != "$rgw_port" ]]; then
+      die "the gateway is running on port $running_port, not $rgw_port; run '$0 stop' first"
+    fi
+    if rgw_responds; then
+      log "already running at $rgw_url"
+      return 0
+    fi
   fi
   local tool
   for tool in ceph-mon ceph-osd radosgw radosgw-admin ceph monmaptool uuidgen curl jq; do
     command -v "$tool" >/dev/null || die "$tool not found; run infra/services/install-deps.sh first"
   done
+  if rgw_responds && ! running_pid "$rgw_pidfile" radosgw >/dev/null; then
+    die "another server responds on 127.0.0.1:$rgw_port; stop it or set CARGOHOLD_RGW_PORT"
+  fi
   mkdir -p "$run_dir"
   # A failed start stops the daemons it started, so that a retry begins from a clean state.
   trap 'if (($? != 0)); then stop_cluster; fi' EXIT

@@ -4,7 +4,7 @@
 # engines (and a system Docker, if any) run side by side without sharing state.
 set -euo pipefail
 
-# shellcheck source=../lib.sh
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
 source "$(dirname "$(readlink -f "$0")")/../lib.sh"
 
 usage() {
@@ -34,6 +34,7 @@ fi
 
 command=$1
 name=$2
+LOG_PREFIX=dockerd
 if [[ ! $name =~ ^[a-z0-9][a-z0-9-]{0,30}$ ]]; then
   die "invalid engine name '$name': use 1 to 31 lowercase letters, digits and dashes"
 fi
@@ -89,9 +90,9 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 EOF
 }
 
-# Starts this engine's own containerd. dockerd 20.10 starts a managed containerd only when
-# /run/containerd/containerd.sock does not exist, and otherwise attaches to the system one,
-# so passing --containerd is the only way to keep engines apart on every host.
+# Starts this engine's own containerd. Without --containerd, dockerd 20.10 starts a managed
+# containerd only when no system containerd runs at /run/containerd/containerd.sock, and
+# otherwise attaches every engine to that one.
 start_containerd() {
   if containerd_pid >/dev/null; then
     return 0
@@ -107,7 +108,10 @@ start_containerd() {
 }
 
 start_engine() {
-  if dockerd_pid >/dev/null && api_responds; then
+  local pid
+  if pid=$(dockerd_pid); then
+    wait_for --pid "$pid" 60 "the API at $api_address" api_responds ||
+      die "dockerd (PID $pid) is running but its API does not respond; see $dockerd_log"
     log "already running at $api_address"
     return 0
   fi
@@ -126,9 +130,8 @@ start_engine() {
 {"deprecated-key-path": "$state_dir/key.json"}
 EOF
 
-  # dockerd writes its own pidfile, and refuses to start when that file names a live
+  # dockerd writes its own pidfile and exits at startup when that file names a live
   # process, so start_detached does not write it.
-  local pid
   pid=$(start_detached "" "$dockerd_log" dockerd \
     --config-file "$state_dir/daemon.json" \
     --data-root "$state_dir/data" \
@@ -174,7 +177,7 @@ stop_engine() {
   local shim_pids
   shim_pids=$(engine_shim_pids)
   if [[ -n $shim_pids ]]; then
-    log "warning: containerd shims of this engine are still running: PIDs" $shim_pids
+    log "warning: containerd shims of this engine are still running: PIDs ${shim_pids//$'\n'/ }"
   fi
   rm -f "$api_socket"
   log "stopped"

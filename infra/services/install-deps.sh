@@ -4,7 +4,7 @@
 # everything present finishes in well under a second.
 set -euo pipefail
 
-# shellcheck source=../lib.sh
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
 source "$(dirname "$(readlink -f "$0")")/../lib.sh"
 LOG_PREFIX=install-deps
 

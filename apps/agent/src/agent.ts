@@ -21,7 +21,7 @@ export interface Agent {
 export async function startAgent(config: AgentConfig, log: Logger): Promise<Agent> {
   const docker = new DockerodeAdapter(config.dockerSocket, log.child({ component: "docker" }));
   await docker.ping().catch((error: Error) => {
-    throw new Error(`the Docker engine at ${config.dockerSocket} did not answer: ${error.message}; start it or set CARGOHOLD_DOCKER_SOCKET`, { cause: error });
+    throw new Error(`the Docker engine at ${config.dockerSocket} did not respond: ${error.message}; start it or set CARGOHOLD_DOCKER_SOCKET`, { cause: error });
   });
   const store = openObjectStore(config.store);
   // BullMQ workers need maxRetriesPerRequest null so blocking commands wait through a Redis restart.

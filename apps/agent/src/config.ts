@@ -12,7 +12,7 @@ export interface AgentConfig {
   /** host:port of the health endpoint, or undefined to serve none. */
   listen: { host: string; port: number } | undefined;
   logLevel: string;
-  /** Where the host's root folder is visible to the agent: "/" on the host, a mount such as /host in a container. */
+  /** Path at which the host's root folder is visible to the agent: "/" on the host, a mount such as /host in a container. */
   hostRoot: string;
   store: StoreConfig;
 }

@@ -4,7 +4,7 @@ import type { Logger } from "@cargohold/logging";
 import type { DockerPort } from "./docker/docker-port.js";
 import type { ProgressReporter } from "./progress.js";
 
-/** What one backup or restore run works with, passed down explicitly. */
+/** The services and settings of one backup or restore run, passed down explicitly. */
 export interface JobContext {
   hostId: string;
   jobId: string;
@@ -14,7 +14,7 @@ export interface JobContext {
   log: Logger;
   progress: ProgressReporter;
   signal: AbortSignal;
-  /** Where the host's root folder is visible to the agent, for checks of host paths. */
+  /** Path at which the host's root folder is visible to the agent, for checks of host paths. */
   hostRoot: string;
 }
 

@@ -40,7 +40,7 @@ const restoreRequestSchema = z
   })
   .strict();
 
-/** The control plane's HTTP API. It validates, enqueues and reads; agents do the work. */
+/** Creates the control plane's HTTP API, which validates requests, enqueues jobs and reads the catalog while agents do the work. */
 export function createApp(dependencies: AppDependencies): Hono {
   const { queues, catalog, redis, log } = dependencies;
   const app = new Hono();
@@ -52,7 +52,7 @@ export function createApp(dependencies: AppDependencies): Hono {
       await redis.ping();
       return c.json({ status: "ok", redis: "ok" });
     } catch (error) {
-      log.warn({ err: error }, "health check: Redis did not answer");
+      log.warn({ err: error }, "health check: Redis did not respond");
       return c.json({ status: "degraded", redis: (error as Error).message }, 503);
     }
   });

@@ -35,7 +35,7 @@ export function handleError(log: Logger) {
   };
 }
 
-/** Parses a JSON body, answering 400 with the reason when it is not JSON. */
+/** Parses a JSON body, or raises a 400 error with the reason when it is not JSON. */
 export async function readJson(c: Context): Promise<unknown> {
   try {
     return await c.req.json();

@@ -44,7 +44,7 @@ export interface ArtifactProgress {
   done: boolean;
 }
 
-/** What `job.updateProgress` carries while a job runs. */
+/** The progress that `job.updateProgress` publishes while a job runs. */
 export interface JobProgress {
   phase: string;
   artifacts: Record<string, ArtifactProgress>;
@@ -98,7 +98,7 @@ export function isJobName(name: string): name is JobName {
   return Object.hasOwn(jobCatalog, name);
 }
 
-/** The BullMQ queue of one host. BullMQ reserves ":" for its own key separator. */
+/** Returns the BullMQ queue name of one host; BullMQ reserves ":" for its own key separator, so a dot separates. */
 export function hostQueueName(hostId: string): string {
   return `host.${assertHostId(hostId)}`;
 }

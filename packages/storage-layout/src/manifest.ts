@@ -121,7 +121,7 @@ export const networkRecordSchema = z.object({
 export type NetworkRecord = z.infer<typeof networkRecordSchema>;
 
 export const problemSchema = z.object({
-  /** What could not be read, such as `volume mysql-data` or `bind /srv/app`. */
+  /** The thing that could not be read, such as `volume mysql-data` or `bind /srv/app`. */
   subject: z.string(),
   message: z.string(),
 });
@@ -142,7 +142,7 @@ export const manifestSchema = z.object({
   jobId: z.string(),
   startedAt: z.string().datetime(),
   completedAt: z.string().datetime(),
-  /** "partial" means some data could not be read: `problems` says what. It is never reported as a success. */
+  /** "partial" means some data could not be read, and `problems` lists it. Its job fails, so it never counts as a success. */
   status: z.enum(["complete", "partial"]),
   problems: z.array(problemSchema),
   engine: z.object({

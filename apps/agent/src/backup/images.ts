@@ -16,7 +16,7 @@ export interface ContainerImagePlan {
   exportImageConfig?: ImageConfig;
 }
 
-/** The tag for images that one backup commits or imports: the backup's time stamp and suffix. */
+/** Returns the tag for images that one backup commits or imports: the backup's time stamp and suffix. */
 export function backupImageTag(backupId: string): string {
   const { startedAt, suffix } = parseBackupId(backupId);
   return `${startedAt.toISOString().replace(/[-:.]/g, "").toLowerCase()}-${suffix}`;

@@ -17,7 +17,7 @@ export const HELPER_COMMAND = ["/cargohold-helper-never-runs"];
 export const READER_TAG = "reader-v1";
 
 /**
- * The tag of the image whose /mnt/volume folder carries `root`. When Docker
+ * Returns the tag of the image whose /mnt/volume folder carries `root`. When Docker
  * mounts an empty volume over a folder of the image, it copies that folder's
  * owner and mode to the volume root, which an archive upload cannot change.
  */
@@ -25,7 +25,7 @@ export function rootTag(root: PathAttributes): string {
   return `root-${root.uid}-${root.gid}-${root.mode.toString(8)}`;
 }
 
-/** A tar with just the mount-point folders, for `docker import`. */
+/** Builds a tar with just the mount-point folders, for `docker import`. */
 export function helperRootfs(volumeRoot: PathAttributes = { mode: 0o755, uid: 0, gid: 0 }): Readable {
   const archive = pack();
   const folder = (name: string, attributes: PathAttributes) =>

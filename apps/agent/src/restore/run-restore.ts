@@ -8,7 +8,7 @@ import { buildContainerSpec } from "./container-spec.js";
 import { applyArtifact } from "./download-artifact.js";
 import { findConflicts } from "./preflight.js";
 
-/** What a restore created, so a failure can remove it again. */
+/** Resources a restore created, so a failure can remove them again. */
 interface Created {
   containers: { name: string; id: string }[];
   volumes: string[];

@@ -92,7 +92,8 @@ export class LocalDirectoryStore implements ObjectStore {
   async *list(prefix: string, options: RequestOptions = {}): AsyncIterable<ObjectInfo> {
     const keys: ObjectInfo[] = [];
     await this.#walk("", keys, options.signal);
-    keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    // Code-unit order, as S3 lists keys; localeCompare would differ.
+    keys.sort((a, b) => (a.key === b.key ? 0 : a.key < b.key ? -1 : 1));
     for (const info of keys) {
       if (info.key.startsWith(prefix)) {
         yield info;

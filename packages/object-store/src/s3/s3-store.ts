@@ -15,7 +15,7 @@ import type { GetOptions, ObjectInfo, ObjectStore, PutOptions, PutResult, Reques
 
 /**
  * How the SDK adds checksums. AWS SDK v3 (since 3.729) sends CRC checksums on
- * every upload by default, with aws-chunked framing for streams; many
+ * every upload by default, with aws-chunked framing for streams. Many
  * S3-compatible servers reject that or store the framing as content.
  * "when_required" sends checksums only where the S3 API demands one, which
  * every S3-compatible server tested here accepts; "when_supported" is the SDK default, for AWS S3.
@@ -213,7 +213,7 @@ export class S3ObjectStore implements ObjectStore {
 
   /**
    * Aborts unfinished multipart uploads of one key. lib-storage aborts its own
-   * upload on failure only when it already knows the upload id, so a source
+   * upload on failure only once it has the upload id, so a source
    * that fails while the upload is being created would leave stored parts behind.
    * Keys are unique per backup, so no other writer's upload is affected.
    */
@@ -259,7 +259,12 @@ function isPermanent(error: unknown): boolean {
 function describe(error: unknown): string {
   if (error instanceof S3ServiceException) {
     const status = error.$metadata.httpStatusCode;
-    const hint = error.name === "NoSuchBucket" ? " (create the bucket first, or check S3_BUCKET)" : status === 403 ? " (check the access key, secret and the clock)" : "";
+    let hint = "";
+    if (error.name === "NoSuchBucket") {
+      hint = " (create the bucket first, or check S3_BUCKET)";
+    } else if (status === 403) {
+      hint = " (check the access key, secret and the clock)";
+    }
     return `${error.name}${status ? ` (HTTP ${status})` : ""}: ${error.message}${hint}`;
   }
   return (error as Error).message ?? String(error);
