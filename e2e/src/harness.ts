@@ -50,15 +50,25 @@ export class Deployment {
   }
 
   /** Creates a control plane as a fresh process would build it; `queuePrefix` lets a test point one at an empty Redis namespace. */
-  controlPlane(queuePrefix = this.queuePrefix): ControlPlane {
-    const config: ControlPlaneConfig = { redisUrl: this.env.redisUrl, queuePrefix, listen: { host: "127.0.0.1", port: 0 }, logLevel: "warn", store: this.storeConfig };
+  controlPlane(queuePrefix = this.queuePrefix, offlineAfterMs = 3000): ControlPlane {
+    const config: ControlPlaneConfig = {
+      redisUrl: this.env.redisUrl,
+      queuePrefix,
+      listen: { host: "127.0.0.1", port: 0 },
+      logLevel: "warn",
+      offlineAfterMs,
+      store: this.storeConfig,
+    };
     const controlPlane = createControlPlane(config, log.child({ component: "control-plane" }));
     this.#controlPlanes.push(controlPlane);
     return controlPlane;
   }
 
-  async startAgent(hostId: string, dockerSocket: string): Promise<Agent> {
+  async startAgent(hostId: string, dockerSocket: string, options: { labels?: Record<string, string>; heartbeatIntervalMs?: number } = {}): Promise<Agent> {
     const config: AgentConfig = {
+      labels: options.labels ?? {},
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
+      jobLockMs: 30_000,
       hostId,
       dockerSocket,
       redisUrl: this.env.redisUrl,

@@ -1,3 +1,4 @@
+import { cancelChannel } from "@cargohold/job-catalog";
 import { openObjectStore, type ObjectStore } from "@cargohold/object-store";
 import { serve, type ServerType } from "@hono/node-server";
 import type { Worker } from "bullmq";
@@ -7,6 +8,10 @@ import { type Logger, repeatLimitedWarning } from "@cargohold/logging";
 import type { AgentConfig } from "./config.js";
 import { DockerodeAdapter } from "./docker/dockerode-adapter.js";
 import type { DockerPort } from "./docker/docker-port.js";
+import { RedisQuiesceLedger } from "./backup/quiesce-ledger.js";
+import { resumeAfterCrash } from "./backup/quiesce.js";
+import { startHeartbeat } from "./heartbeat.js";
+import { AGENT_VERSION } from "./version.js";
 import { startWorker } from "./worker.js";
 
 export interface Agent {
@@ -27,6 +32,20 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
   // BullMQ workers need maxRetriesPerRequest null so blocking commands wait through a Redis restart.
   const connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
   connection.on("error", repeatLimitedWarning(log, "Redis connection error; retrying"));
+  const quiesceLedger = new RedisQuiesceLedger(connection, config.queuePrefix, config.hostId);
+  await resumeAfterCrash(docker, quiesceLedger, log);
+  const heartbeat = startHeartbeat({
+    redis: connection,
+    queuePrefix: config.queuePrefix,
+    hostId: config.hostId,
+    labels: config.labels,
+    agentVersion: AGENT_VERSION,
+    docker,
+    log,
+    intervalMs: config.heartbeatIntervalMs,
+  });
+  await heartbeat.beat();
+
   const worker: Worker = startWorker({
     hostId: config.hostId,
     queuePrefix: config.queuePrefix,
@@ -35,6 +54,18 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     store,
     log,
     hostRoot: config.hostRoot,
+    quiesceLedger,
+    jobLockMs: config.jobLockMs,
+  });
+
+  // Cancellation requests arrive on a pub/sub channel; the agent that runs the job aborts it.
+  const subscriber = connection.duplicate();
+  subscriber.on("error", repeatLimitedWarning(log, "Redis subscriber error; retrying"));
+  await subscriber.subscribe(cancelChannel(config.queuePrefix));
+  subscriber.on("message", (_channel, jobId: string) => {
+    if (worker.cancelJob(jobId, "cancel requested through the API")) {
+      log.info({ jobId }, "cancelling job on request");
+    }
   });
 
   const app = new Hono();
@@ -67,6 +98,8 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     store,
     address,
     async stop() {
+      heartbeat.stop();
+      await subscriber.quit().catch(() => subscriber.disconnect());
       // close() waits for the running job, so a backup is not cut off half-way.
       await worker.close();
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));

@@ -12,6 +12,14 @@ export interface AgentConfig {
   /** host:port of the health endpoint, or undefined to serve none. */
   listen: { host: string; port: number } | undefined;
   logLevel: string;
+  /** Labels that fleet runs and schedules select hosts by. */
+  labels: Record<string, string>;
+  heartbeatIntervalMs: number;
+  /**
+   * How long a job's lock lives without renewal. When an agent dies, its job
+   * returns to the queue about this long after the last renewal.
+   */
+  jobLockMs: number;
   /** Path at which the host's root folder is visible to the agent: "/" on the host, a mount such as /host in a container. */
   hostRoot: string;
   store: StoreConfig;
@@ -24,6 +32,9 @@ const envSchema = z.object({
   REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
   CARGOHOLD_QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/, "use letters, digits, _ and -").default("cargohold"),
   CARGOHOLD_AGENT_LISTEN: z.string().default("127.0.0.1:7701"),
+  CARGOHOLD_HOST_LABELS: z.string().default(""),
+  CARGOHOLD_HEARTBEAT_SECONDS: z.coerce.number().min(0.1).max(3600).default(10),
+  CARGOHOLD_JOB_LOCK_SECONDS: z.coerce.number().min(1).max(3600).default(30),
   CARGOHOLD_HOST_ROOT: z.string().startsWith("/", "must be an absolute path").default("/"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -43,6 +54,9 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv): AgentConfig {
     listen: parseListen(settings.CARGOHOLD_AGENT_LISTEN, "CARGOHOLD_AGENT_LISTEN"),
     logLevel: settings.LOG_LEVEL,
     hostRoot: settings.CARGOHOLD_HOST_ROOT,
+    labels: parseLabels(settings.CARGOHOLD_HOST_LABELS),
+    heartbeatIntervalMs: settings.CARGOHOLD_HEARTBEAT_SECONDS * 1000,
+    jobLockMs: settings.CARGOHOLD_JOB_LOCK_SECONDS * 1000,
     store: storeConfigFromEnv(env),
   };
 }
@@ -72,4 +86,17 @@ export function parseListen(value: string, variable: string): { host: string; po
     throw new Error(`invalid ${variable} ${JSON.stringify(value)}: use host:port, such as 127.0.0.1:7701, or "off"`);
   }
   return { host, port };
+}
+
+/** Parses "env=prod,role=db" into labels. */
+export function parseLabels(value: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of value.split(",").map((part) => part.trim()).filter((part) => part !== "")) {
+    const equals = pair.indexOf("=");
+    if (equals <= 0) {
+      throw new Error(`invalid CARGOHOLD_HOST_LABELS entry ${JSON.stringify(pair)}: use name=value pairs separated by commas, such as env=prod,role=db`);
+    }
+    labels[pair.slice(0, equals)] = pair.slice(equals + 1);
+  }
+  return labels;
 }

@@ -1,6 +1,7 @@
 import type { ObjectStore } from "@cargohold/object-store";
 import { KeyScheme } from "@cargohold/storage-layout";
 import type { Logger } from "@cargohold/logging";
+import type { QuiesceLedger } from "./backup/quiesce-ledger.js";
 import type { DockerPort } from "./docker/docker-port.js";
 import type { ProgressReporter } from "./progress.js";
 
@@ -14,6 +15,7 @@ export interface JobContext {
   log: Logger;
   progress: ProgressReporter;
   signal: AbortSignal;
+  quiesceLedger: QuiesceLedger;
   /** Path at which the host's root folder is visible to the agent, for checks of host paths. */
   hostRoot: string;
 }

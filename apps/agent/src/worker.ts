@@ -4,6 +4,7 @@ import { KeyScheme } from "@cargohold/storage-layout";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { type Logger, repeatLimitedWarning } from "@cargohold/logging";
+import type { QuiesceLedger } from "./backup/quiesce-ledger.js";
 import { runBackup } from "./backup/run-backup.js";
 import type { DockerPort } from "./docker/docker-port.js";
 import { type JobContext, PermanentJobError } from "./job-context.js";
@@ -18,6 +19,8 @@ export interface WorkerDependencies {
   store: ObjectStore;
   log: Logger;
   hostRoot: string;
+  quiesceLedger: QuiesceLedger;
+  jobLockMs: number;
 }
 
 /**
@@ -29,9 +32,8 @@ export function startWorker(dependencies: WorkerDependencies): Worker {
   const keys = new KeyScheme();
   const worker = new Worker(
     hostQueueName(hostId),
-    async (job: Job) => {
+    async (job: Job, _token?: string, signal?: AbortSignal) => {
       const jobLog = log.child({ jobId: job.id, job: job.name });
-      const controller = new AbortController();
       const context: JobContext = {
         hostId,
         jobId: job.id ?? "",
@@ -40,8 +42,10 @@ export function startWorker(dependencies: WorkerDependencies): Worker {
         keys,
         log: jobLog,
         progress: new ProgressReporter((progress: JobProgress) => job.updateProgress(progress as unknown as object)),
-        signal: controller.signal,
+        // BullMQ aborts this signal when worker.cancelJob is called for the job.
+        signal: signal ?? new AbortController().signal,
         hostRoot: dependencies.hostRoot,
+        quiesceLedger: dependencies.quiesceLedger,
       };
       jobLog.info("job started");
       try {
@@ -50,13 +54,24 @@ export function startWorker(dependencies: WorkerDependencies): Worker {
         return result;
       } catch (error) {
         jobLog.error({ err: error }, "job failed");
+        if (context.signal.aborted) {
+          throw new UnrecoverableError(`cancelled: ${String((context.signal.reason as Error | undefined)?.message ?? context.signal.reason ?? "cancel requested")}`);
+        }
         if (error instanceof PermanentJobError) {
           throw new UnrecoverableError(error.message);
         }
         throw error;
       }
     },
-    { connection: dependencies.connection, prefix: dependencies.queuePrefix, concurrency: 1, autorun: true },
+    {
+      connection: dependencies.connection,
+      prefix: dependencies.queuePrefix,
+      concurrency: 1,
+      autorun: true,
+      // A worker renews its lock every lockDuration / 2, so a long backup keeps it; a dead agent's job is found stalled within one more interval.
+      lockDuration: dependencies.jobLockMs,
+      stalledInterval: dependencies.jobLockMs,
+    },
   );
   worker.on("error", repeatLimitedWarning(log, "job worker error; BullMQ retries on its own"));
   return worker;

@@ -10,7 +10,10 @@ import { createLogger } from "@cargohold/logging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "./app.js";
 import { BackupCatalog } from "./catalog.js";
+import { FleetRuns } from "./fleet.js";
+import { HostRegistry } from "./hosts.js";
 import { HostQueues } from "./queues.js";
+import { Schedules } from "./schedules.js";
 
 const redisUrl = process.env.REDIS_URL;
 if (!redisUrl && process.env.CI) {
@@ -24,16 +27,21 @@ describe.skipIf(!redisUrl)("control plane API", () => {
   let storeRoot: string;
   let store: LocalDirectoryStore;
   let app: ReturnType<typeof createApp>;
+  let runs: FleetRuns;
 
   beforeAll(async () => {
     redis = new Redis(redisUrl!, { maxRetriesPerRequest: 2 });
     queues = new HostQueues(redis, prefix);
     storeRoot = await mkdtemp(path.join(os.tmpdir(), "cargohold-cp-"));
     store = new LocalDirectoryStore(storeRoot);
-    app = createApp({ queues, catalog: new BackupCatalog(store), redis, log: createLogger("test", "silent") });
+    const log = createLogger("test", "silent");
+    const hosts = new HostRegistry(redis, prefix, log);
+    runs = new FleetRuns(redis, prefix, hosts, log);
+    app = createApp({ queues, catalog: new BackupCatalog(store), redis, log, hosts, runs, schedules: new Schedules(redis, prefix, runs.queue, log) });
   });
 
   afterAll(async () => {
+    await runs.close();
     await queues.close();
     for (const key of await redis.keys(`${prefix}:*`)) {
       await redis.del(key);

@@ -6,13 +6,20 @@ import type { Logger } from "@cargohold/logging";
 import { z } from "zod";
 import type { BackupCatalog } from "./catalog.js";
 import { ApiError, handleError, invalidRequest, readJson } from "./http-error.js";
+import type { FleetRuns } from "./fleet.js";
+import type { HostRegistry } from "./hosts.js";
 import type { HostQueues } from "./queues.js";
+import { addFleetRoutes } from "./routes/fleet-routes.js";
+import type { Schedules } from "./schedules.js";
 
 export interface AppDependencies {
   queues: HostQueues;
   catalog: BackupCatalog;
   redis: Redis;
   log: Logger;
+  hosts: HostRegistry;
+  runs: FleetRuns;
+  schedules: Schedules;
 }
 
 const hostId = z.string().regex(HOST_ID_PATTERN, "expected a host id: 1 to 63 lowercase letters, digits and inner hyphens");
@@ -109,6 +116,27 @@ export function createApp(dependencies: AppDependencies): Hono {
     return c.json(job);
   });
 
+  app.delete("/v1/jobs/:id", async (c) => {
+    const jobId = c.req.param("id");
+    let outcome;
+    try {
+      outcome = await queues.cancel(jobId);
+    } catch (error) {
+      if (error instanceof InvalidIdError) {
+        throw new ApiError(400, "invalid_job_id", error.message);
+      }
+      throw error;
+    }
+    if (outcome === undefined) {
+      throw new ApiError(404, "job_not_found", `job ${jobId} not found: it never existed or was removed after its retention period`);
+    }
+    if (outcome === "finished") {
+      throw new ApiError(409, "job_finished", `job ${jobId} already ended; nothing to cancel`);
+    }
+    log.info({ jobId, outcome }, "job cancellation requested");
+    return c.json({ id: jobId, state: outcome }, outcome === "cancelled" ? 200 : 202);
+  });
+
   app.get("/v1/backups", async (c) => {
     const host = c.req.query("hostId");
     if (host !== undefined && !HOST_ID_PATTERN.test(host)) {
@@ -127,6 +155,7 @@ export function createApp(dependencies: AppDependencies): Hono {
     return c.json(manifest);
   });
 
+  addFleetRoutes(app, dependencies);
   return app;
 }
 

@@ -7,6 +7,8 @@ export interface ControlPlaneConfig {
   queuePrefix: string;
   listen: { host: string; port: number };
   logLevel: string;
+  /** A host whose last heartbeat is older than this shows as offline and is skipped by fleet runs. */
+  offlineAfterMs: number;
   store: StoreConfig;
 }
 
@@ -14,6 +16,7 @@ const envSchema = z.object({
   REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
   CARGOHOLD_QUEUE_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/, "use letters, digits, _ and -").default("cargohold"),
   CARGOHOLD_LISTEN: z.string().regex(/^.+:\d{1,5}$/, "use host:port, such as 127.0.0.1:7700").default("127.0.0.1:7700"),
+  CARGOHOLD_OFFLINE_AFTER_SECONDS: z.coerce.number().min(1).max(86_400).default(30),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 
@@ -30,6 +33,7 @@ export function controlPlaneConfigFromEnv(env: NodeJS.ProcessEnv): ControlPlaneC
     queuePrefix: settings.CARGOHOLD_QUEUE_PREFIX,
     listen: { host: settings.CARGOHOLD_LISTEN.slice(0, colon).replace(/^\[|\]$/g, ""), port: Number(settings.CARGOHOLD_LISTEN.slice(colon + 1)) },
     logLevel: settings.LOG_LEVEL,
+    offlineAfterMs: settings.CARGOHOLD_OFFLINE_AFTER_SECONDS * 1000,
     store: storeConfigFromEnv(env),
   };
 }

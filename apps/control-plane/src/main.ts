@@ -8,6 +8,7 @@ const log = createLogger("cargohold-control-plane");
 try {
   const config = controlPlaneConfigFromEnv(process.env);
   const controlPlane = createControlPlane(config, log);
+  controlPlane.startFleetWorker();
   const server = serve({ fetch: controlPlane.app.fetch, hostname: config.listen.host, port: config.listen.port }, (info) => {
     log.info({ address: info.address, port: info.port, store: config.store.kind }, "control plane listening");
   });

@@ -1,4 +1,4 @@
-import { hostQueueName, jobCatalog, type JobName, type JobPayload, parseJobId } from "@cargohold/job-catalog";
+import { cancelChannel, hostQueueName, jobCatalog, type JobName, type JobPayload, parseJobId } from "@cargohold/job-catalog";
 import { type Job, type JobState, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 
@@ -43,6 +43,29 @@ export class HostQueues {
       return undefined;
     }
     return view(job, hostId, name, await job.getState());
+  }
+
+  /**
+   * Cancels a job: a queued one is removed at once; for a running one the
+   * agent that runs it is told through Redis pub/sub and aborts its uploads,
+   * resumes what it paused and writes no manifest.
+   */
+  async cancel(jobId: string): Promise<"cancelled" | "cancelling" | "finished" | undefined> {
+    const { hostId } = parseJobId(jobId);
+    const job = await this.#queue(hostId).getJob(jobId);
+    if (job === undefined) {
+      return undefined;
+    }
+    const state = await job.getState();
+    if (state === "completed" || state === "failed") {
+      return "finished";
+    }
+    if (state === "active") {
+      await this.connection.publish(cancelChannel(this.prefix), jobId);
+      return "cancelling";
+    }
+    await job.remove();
+    return "cancelled";
   }
 
   async close(): Promise<void> {

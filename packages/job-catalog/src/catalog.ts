@@ -1,4 +1,4 @@
-import { assertHostId, backupOptionsSchema, HOST_ID_PATTERN, InvalidIdError } from "@cargohold/storage-layout";
+import { assertHostId, backupOptionsSchema, HOST_ID_PATTERN, InvalidIdError, retentionPolicySchema } from "@cargohold/storage-layout";
 import { z } from "zod";
 
 /**
@@ -16,11 +16,24 @@ const containerSelector = z
   .max(256)
   .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/, "expected a container name or id");
 
+const labelSelector = z.record(z.string().min(1), z.string());
+
 export const backupPayloadSchema = z.object({
   backupId: z.string(),
   hostId: z.string().regex(HOST_ID_PATTERN),
-  /** Names or ids; an absent list means every container on the host. */
+  /** Names or ids. Without containers and containerLabels, every container on the host. */
   containers: z.array(containerSelector).min(1).optional(),
+  /** Containers whose labels include all of these, added to `containers`. */
+  containerLabels: labelSelector.optional(),
+  /** Volumes to back up even when no selected container mounts them. */
+  volumes: z.array(z.string().min(1)).min(1).optional(),
+  volumeLabels: labelSelector.optional(),
+  /** Applied to this host's backups after this one succeeds. */
+  retention: retentionPolicySchema.optional(),
+  /** IANA time zone of the retention buckets, such as "Europe/Berlin". */
+  timezone: z.string().optional(),
+  /** The fleet run this backup belongs to, if any. */
+  runId: z.string().optional(),
   ...backupOptionsSchema.shape,
 });
 export type BackupPayload = z.infer<typeof backupPayloadSchema>;
@@ -56,6 +69,8 @@ export interface BackupResult {
   status: "complete" | "partial";
   artifactCount: number;
   totalBytes: number;
+  /** Backups that the retention policy deleted after this one. */
+  pruned: string[];
 }
 
 export interface RestoreResult {

@@ -160,6 +160,16 @@ export function describeObjectStoreConformance(backend: string, open: () => Prom
       }
     });
 
+    it("abortIncompleteUploads leaves finished objects", async () => {
+      const key = `${namespace}/abort-incomplete/done`;
+      await store.put(key, Buffer.from("finished"));
+
+      const aborted = await store.abortIncompleteUploads(`${namespace}/abort-incomplete/`);
+
+      expect(aborted).toBe(0);
+      expect((await readAll(await store.get(key))).toString()).toBe("finished");
+    });
+
     it.each(["", "/absolute", "trailing/", "a//b", "a/../b", "./a", "back\\slash"])("rejects key %j", async (key) => {
       await expect(store.put(key, Buffer.from("x"))).rejects.toBeInstanceOf(InvalidKeyError);
       await expect(store.get(key)).rejects.toBeInstanceOf(InvalidKeyError);

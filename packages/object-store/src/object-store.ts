@@ -25,6 +25,12 @@ export interface ObjectStore {
   /** Yields the distinct next-level folders under `prefix`, each ending in "/". */
   listFolders(prefix: string, options?: RequestOptions): AsyncIterable<string>;
   delete(key: string, options?: RequestOptions): Promise<void>;
+  /**
+   * Discards unfinished uploads under `prefix`, such as those of a writer
+   * that was killed, and returns how many it discarded. Callers use it only
+   * on prefixes that no live writer is using.
+   */
+  abortIncompleteUploads(prefix: string, options?: RequestOptions): Promise<number>;
   /** Releases connections and file handles. */
   close(): Promise<void>;
 }

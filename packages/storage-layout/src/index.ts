@@ -2,3 +2,4 @@ export * from "./ids.js";
 export * from "./keys.js";
 export * from "./manifest.js";
 export * from "./checksum.js";
+export * from "./retention.js";

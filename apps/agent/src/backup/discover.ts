@@ -16,12 +16,27 @@ export interface BackupScope {
 }
 
 /**
- * Resolves the requested containers (all of them when `selection` is
- * undefined) and collects the volumes, bind mounts and networks they use.
- * Unknown names fail the job, naming each one.
+ * Resolves the selected containers and collects the volumes, bind mounts and
+ * networks they use, plus the selected standalone volumes. A selection with no
+ * containers and no volumes means every container. Unknown names fail the
+ * job, naming each one.
  */
-export async function discoverScope(docker: DockerPort, hostId: string, selection: string[] | undefined): Promise<BackupScope> {
-  const references = selection ?? (await docker.listContainers()).map((container) => container.id);
+export interface ScopeSelection {
+  containers?: string[];
+  containerLabels?: Record<string, string>;
+  volumes?: string[];
+  volumeLabels?: Record<string, string>;
+}
+
+export async function discoverScope(docker: DockerPort, hostId: string, selection: ScopeSelection): Promise<BackupScope> {
+  const byName = selection.containers ?? [];
+  const byLabel = selection.containerLabels ? (await docker.listContainers(selection.containerLabels)).map((container) => container.id) : [];
+  const nothingNamed = selection.containers === undefined && selection.containerLabels === undefined;
+  const onlyVolumes = nothingNamed && (selection.volumes !== undefined || selection.volumeLabels !== undefined);
+  let references = [...byName, ...byLabel];
+  if (nothingNamed && !onlyVolumes) {
+    references = (await docker.listContainers()).map((container) => container.id);
+  }
   const containers: ContainerDetails[] = [];
   const unknown: string[] = [];
   for (const reference of references) {
@@ -55,6 +70,22 @@ export async function discoverScope(docker: DockerPort, hostId: string, selectio
         networks.add(network);
       }
     }
+  }
+  const standalone = [...(selection.volumes ?? [])];
+  if (selection.volumeLabels) {
+    standalone.push(...(await docker.listVolumes(selection.volumeLabels)).map((volume) => volume.name));
+  }
+  const unknownVolumes: string[] = [];
+  for (const name of standalone) {
+    const volume = await docker.inspectVolume(name);
+    if (volume === undefined) {
+      unknownVolumes.push(name);
+    } else if (!volumes.has(name)) {
+      volumes.set(name, { anonymous: isAnonymousVolume({ type: "volume", name, source: "", destination: "", readOnly: false }, volume.labels) });
+    }
+  }
+  if (unknownVolumes.length > 0) {
+    throw new PermanentJobError(`volume ${unknownVolumes.map((name) => JSON.stringify(name)).join(", ")} not found on host ${hostId}: check the names with docker volume ls on that host`);
   }
   return { containers, volumes, bindSources: [...bindSources].sort(), networks: [...networks].sort() };
 }

@@ -1,5 +1,7 @@
 import type { BackupOptions } from "@cargohold/storage-layout";
-import type { ContainerDetails } from "../docker/docker-port.js";
+import type { Logger } from "@cargohold/logging";
+import type { ContainerDetails, DockerPort } from "../docker/docker-port.js";
+import type { QuiesceLedger } from "./quiesce-ledger.js";
 import type { JobContext } from "../job-context.js";
 
 /** A container label that overrides the request's consistency mode for that container. */
@@ -42,12 +44,14 @@ export async function quiesceContainers(
       if (!container.running || container.paused || mode === "none") {
         continue;
       }
+      // The ledger entry goes first: a crash between the two steps then resumes a running container, which is harmless.
+      await context.quiesceLedger.record(container.id, mode);
       if (mode === "pause") {
         await context.docker.pauseContainer(container.id);
-        undo.push({ name: container.name, resume: () => context.docker.unpauseContainer(container.id) });
+        undo.push({ name: container.name, resume: () => resume(context, container.id, context.docker.unpauseContainer(container.id)) });
       } else {
         await context.docker.stopContainer(container.id);
-        undo.push({ name: container.name, resume: () => context.docker.startContainer(container.id) });
+        undo.push({ name: container.name, resume: () => resume(context, container.id, context.docker.startContainer(container.id)) });
       }
       context.log.info({ container: container.name, mode }, "container quiesced for backup");
     }
@@ -62,4 +66,30 @@ export function consistencyOf(container: ContainerDetails, requested: Consistenc
   const labels = (container.config.Labels ?? {}) as Record<string, string>;
   const override = labels[CONSISTENCY_LABEL];
   return override === "pause" || override === "stop" || override === "none" ? override : requested;
+}
+
+async function resume(context: JobContext, containerId: string, resumed: Promise<void>): Promise<void> {
+  await resumed;
+  await context.quiesceLedger.clear(containerId);
+}
+
+/**
+ * Resumes containers that a backup paused or stopped before the agent died,
+ * as recorded in the ledger. Called when the agent starts, before it takes jobs.
+ */
+export async function resumeAfterCrash(docker: DockerPort, ledger: QuiesceLedger, log: Logger): Promise<void> {
+  for (const { containerId, mode } of await ledger.entries()) {
+    const container = await docker.inspectContainer(containerId);
+    try {
+      if (container !== undefined && mode === "pause" && container.paused) {
+        await docker.unpauseContainer(containerId);
+      } else if (container !== undefined && mode === "stop" && !container.running) {
+        await docker.startContainer(containerId);
+      }
+      await ledger.clear(containerId);
+      log.warn({ container: container?.name ?? containerId, mode }, "resumed a container that an interrupted backup had quiesced");
+    } catch (error) {
+      log.error({ err: error, container: containerId, mode }, "failed to resume a container after an interrupted backup; resume it by hand");
+    }
+  }
 }

@@ -17,6 +17,7 @@ import { parseRootHeader } from "../docker/helper-images.js";
 import { type JobContext, PermanentJobError } from "../job-context.js";
 import { discoverScope, isAnonymousVolume } from "./discover.js";
 import { type ContainerImagePlan, commitChangedContainers, exportContainers, saveImages } from "./images.js";
+import { pruneBackups } from "./prune.js";
 import { quiesceContainers } from "./quiesce.js";
 import { uploadArtifact } from "./upload-artifact.js";
 
@@ -46,9 +47,15 @@ export async function runBackup(context: JobContext, payload: BackupPayload): Pr
     throw new PermanentJobError(`backup ${backupId} already has a manifest at ${manifestKey}; start a new backup instead of repeating this one`);
   }
 
+  // A retried job reuses its backup id; uploads of a killed earlier attempt are discarded.
+  const stale = await context.store.abortIncompleteUploads(context.keys.backupPrefix(backupId), { signal: context.signal });
+  if (stale > 0) {
+    context.log.warn({ uploads: stale }, "discarded unfinished uploads of an interrupted attempt");
+  }
+
   progress.phase("discover");
   const engine = await docker.engineInfo();
-  const scope = await discoverScope(docker, context.hostId, payload.containers);
+  const scope = await discoverScope(docker, context.hostId, payload);
   const dependsOn = findDependencies(scope.containers);
   const order = startOrder(
     scope.containers.map((container) => container.name),
@@ -156,7 +163,14 @@ export async function runBackup(context: JobContext, payload: BackupPayload): Pr
   if (manifest.status === "partial") {
     throw new PartialBackupError(backupId, problems);
   }
+
+  let pruned: string[] = [];
+  if (payload.retention !== undefined) {
+    progress.phase("prune");
+    pruned = await pruneBackups(context, payload.retention, payload.timezone ?? "UTC");
+  }
   return {
+    pruned,
     backupId,
     manifestKey,
     status: manifest.status,

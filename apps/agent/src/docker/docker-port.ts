@@ -11,7 +11,8 @@ export interface DockerPort {
   engineInfo(): Promise<EngineInfo>;
   ping(): Promise<void>;
 
-  listContainers(): Promise<{ id: string; name: string }[]>;
+  /** Lists containers (helpers excluded), only those whose labels include all of `labels` when given. */
+  listContainers(labels?: Record<string, string>): Promise<{ id: string; name: string }[]>;
   inspectContainer(idOrName: string): Promise<ContainerDetails | undefined>;
   hasFilesystemChanges(containerId: string): Promise<boolean>;
   pauseContainer(containerId: string): Promise<void>;
@@ -33,6 +34,8 @@ export interface DockerPort {
   importImage(archive: Readable, repository: string, tag: string, changes: string[], signal?: AbortSignal): Promise<string>;
 
   inspectVolume(name: string): Promise<VolumeDetails | undefined>;
+  /** Lists volumes, only those whose labels include all of `labels` when given. */
+  listVolumes(labels?: Record<string, string>): Promise<VolumeDetails[]>;
   /** Creates a volume; without a name Docker generates one. Returns the name. */
   createVolume(spec: { name?: string; driver: string; driverOptions: Record<string, string>; labels: Record<string, string> }): Promise<string>;
   removeVolume(name: string): Promise<void>;

@@ -46,8 +46,9 @@ export class DockerodeAdapter implements DockerPort {
     return { version: version.Version, apiVersion: version.ApiVersion, os: version.Os, architecture: version.Arch };
   }
 
-  async listContainers(): Promise<{ id: string; name: string }[]> {
-    const containers = await this.#call("list containers", () => this.#docker.listContainers({ all: true }));
+  async listContainers(labels?: Record<string, string>): Promise<{ id: string; name: string }[]> {
+    const filters = labels ? { label: labelFilters(labels) } : undefined;
+    const containers = await this.#call("list containers", () => this.#docker.listContainers({ all: true, filters }));
     return containers
       .filter((container) => container.Labels?.[HELPER_LABEL] === undefined)
       .map((container) => ({ id: container.Id, name: (container.Names[0] ?? container.Id).replace(/^\//, "") }));
@@ -169,6 +170,12 @@ export class DockerodeAdapter implements DockerPort {
       return undefined;
     }
     return { name: info.Name, driver: info.Driver, options: info.Options ?? {}, labels: info.Labels ?? {} };
+  }
+
+  async listVolumes(labels?: Record<string, string>): Promise<VolumeDetails[]> {
+    const filters = labels ? { label: labelFilters(labels) } : undefined;
+    const response = await this.#call("list volumes", () => this.#docker.listVolumes({ filters }));
+    return (response.Volumes ?? []).map((volume) => ({ name: volume.Name, driver: volume.Driver, options: volume.Options ?? {}, labels: volume.Labels ?? {} }));
   }
 
   async createVolume(spec: { name?: string; driver: string; driverOptions: Record<string, string>; labels: Record<string, string> }): Promise<string> {
@@ -365,4 +372,9 @@ function extractEngineMessage(error: unknown): string {
     return json.message;
   }
   return (error as Error).message ?? String(error);
+}
+
+/** Turns {a: "1"} into the engine's label filter ["a=1"]. */
+function labelFilters(labels: Record<string, string>): string[] {
+  return Object.entries(labels).map(([name, value]) => `${name}=${value}`);
 }

@@ -20,7 +20,7 @@ it("local store rejects a relative folder", () => {
   expect(() => new LocalDirectoryStore("relative/folder")).toThrow(/not an absolute path/);
 });
 
-it("local store leaves no staging files after a failed put", async () => {
+it("local store leaves no part files after a failed put", async () => {
   const folder = await mkdtemp(path.join(os.tmpdir(), "cargohold-local-staging-"));
   const store = new LocalDirectoryStore(folder);
   const { Readable } = await import("node:stream");
@@ -31,6 +31,26 @@ it("local store leaves no staging files after a failed put", async () => {
 
   await expect(store.put("a/b", Readable.from(failing()))).rejects.toThrow(/source broke/);
 
-  expect(await readdir(path.join(folder, ".cargohold-staging"))).toEqual([]);
+  expect(await readdir(path.join(folder, "a"))).toEqual([]);
+  await rm(folder, { recursive: true, force: true });
+});
+
+it("local store discards part files of a killed writer", async () => {
+  const folder = await mkdtemp(path.join(os.tmpdir(), "cargohold-local-parts-"));
+  const store = new LocalDirectoryStore(folder);
+  const { mkdir, writeFile } = await import("node:fs/promises");
+  await mkdir(path.join(folder, "backups", "one"), { recursive: true });
+  await writeFile(path.join(folder, "backups", "one", "volume.tar.0b1c.cargohold-part"), "half");
+  await store.put("backups/one/manifest.json", Buffer.from("{}"));
+
+  const listed: string[] = [];
+  for await (const info of store.list("backups/")) {
+    listed.push(info.key);
+  }
+  const aborted = await store.abortIncompleteUploads("backups/");
+
+  expect(listed).toEqual(["backups/one/manifest.json"]);
+  expect(aborted).toBe(1);
+  expect(await readdir(path.join(folder, "backups", "one"))).toEqual(["manifest.json"]);
   await rm(folder, { recursive: true, force: true });
 });

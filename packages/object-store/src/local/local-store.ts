@@ -7,12 +7,13 @@ import { pipeline } from "node:stream/promises";
 import { ObjectNotFoundError, ObjectStoreError, assertValidKey } from "../errors.js";
 import type { GetOptions, ObjectInfo, ObjectStore, PutOptions, PutResult, RequestOptions } from "../object-store.js";
 
-/** Temporary files live here until their rename makes them visible; `list` skips this folder. */
-const STAGING_FOLDER = ".cargohold-staging";
+/** Suffix of a put's temporary file beside its target, until a rename makes it visible; `list` skips these files. */
+const PART_SUFFIX = ".cargohold-part";
 
 /**
- * An object store in a local folder: one file per key. A put writes a staging
- * file, syncs it and renames it into place, so a reader never sees a partial object.
+ * An object store in a local folder: one file per key. A put writes a
+ * temporary part file beside the target, syncs it and renames it into place,
+ * so a reader never sees a partial object.
  * Use it for a single machine, a mounted NAS, or tests.
  */
 export class LocalDirectoryStore implements ObjectStore {
@@ -31,9 +32,7 @@ export class LocalDirectoryStore implements ObjectStore {
 
   async put(key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<PutResult> {
     const target = this.#pathOf(key);
-    const stagingFolder = path.join(this.#root, STAGING_FOLDER);
-    const staging = path.join(stagingFolder, `${randomUUID()}.part`);
-    await mkdir(stagingFolder, { recursive: true });
+    const staging = `${target}.${randomUUID()}${PART_SUFFIX}`;
     await mkdir(path.dirname(target), { recursive: true });
 
     let size = 0;
@@ -123,6 +122,16 @@ export class LocalDirectoryStore implements ObjectStore {
     await this.#removeEmptyParents(path.dirname(file));
   }
 
+  async abortIncompleteUploads(prefix: string, options: RequestOptions = {}): Promise<number> {
+    const parts: string[] = [];
+    await this.#walk("", [], options.signal, parts);
+    const stale = parts.filter((key) => key.startsWith(prefix));
+    for (const key of stale) {
+      await rm(path.join(this.#root, ...key.split("/")), { force: true });
+    }
+    return stale.length;
+  }
+
   async close(): Promise<void> {}
 
   #pathOf(key: string): string {
@@ -130,7 +139,7 @@ export class LocalDirectoryStore implements ObjectStore {
     return path.join(this.#root, ...key.split("/"));
   }
 
-  async #walk(relative: string, into: ObjectInfo[], signal: AbortSignal | undefined): Promise<void> {
+  async #walk(relative: string, into: ObjectInfo[], signal: AbortSignal | undefined, parts?: string[]): Promise<void> {
     signal?.throwIfAborted();
     let entries;
     try {
@@ -143,11 +152,10 @@ export class LocalDirectoryStore implements ObjectStore {
     }
     for (const entry of entries) {
       const key = relative === "" ? entry.name : `${relative}/${entry.name}`;
-      if (key === STAGING_FOLDER) {
-        continue;
-      }
       if (entry.isDirectory()) {
-        await this.#walk(key, into, signal);
+        await this.#walk(key, into, signal, parts);
+      } else if (entry.isFile() && entry.name.endsWith(PART_SUFFIX)) {
+        parts?.push(key);
       } else if (entry.isFile()) {
         const info = await stat(path.join(this.#root, key));
         into.push({ key, size: info.size, lastModified: info.mtime });

@@ -207,6 +207,40 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  async abortIncompleteUploads(prefix: string, options: RequestOptions = {}): Promise<number> {
+    let aborted = 0;
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    do {
+      let listing;
+      try {
+        listing = await this.#client.send(
+          new ListMultipartUploadsCommand({ Bucket: this.#bucket, Prefix: this.#prefix + prefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }),
+          { abortSignal: options.signal },
+        );
+      } catch (error) {
+        throw this.#translate("list uploads", prefix, error);
+      }
+      for (const upload of listing.Uploads ?? []) {
+        if (upload.Key === undefined || upload.UploadId === undefined) {
+          continue;
+        }
+        try {
+          await this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: upload.Key, UploadId: upload.UploadId }), { abortSignal: options.signal });
+          aborted++;
+        } catch (error) {
+          const translated = this.#translate("abort upload", upload.Key.slice(this.#prefix.length), error);
+          if (!(translated instanceof ObjectNotFoundError)) {
+            throw translated;
+          }
+        }
+      }
+      keyMarker = listing.IsTruncated ? listing.NextKeyMarker : undefined;
+      uploadIdMarker = listing.IsTruncated ? listing.NextUploadIdMarker : undefined;
+    } while (keyMarker !== undefined);
+    return aborted;
+  }
+
   async close(): Promise<void> {
     this.#client.destroy();
   }

@@ -1,0 +1,195 @@
+import {
+  type FleetBackupOptions,
+  type FleetHostOutcome,
+  FLEET_QUEUE,
+  type FleetRunPayload,
+  type FleetRunResult,
+  type FleetTarget,
+  hostQueueName,
+  jobCatalog,
+  jobIdFor,
+  matchesTarget,
+  parseJobId,
+  runSkippedKey,
+} from "@cargohold/job-catalog";
+import type { Logger } from "@cargohold/logging";
+import { newBackupId, type RetentionPolicy } from "@cargohold/storage-layout";
+import { FlowProducer, type Job, Queue } from "bullmq";
+import type { Redis } from "ioredis";
+import type { HostRegistry } from "./hosts.js";
+import { publicState } from "./queues.js";
+
+export interface RunRequest {
+  runId: string;
+  scheduleId?: string;
+  target: FleetTarget;
+  backup: FleetBackupOptions;
+  retention?: RetentionPolicy;
+  timezone?: string;
+}
+
+export interface RunView {
+  id: string;
+  scheduleId: string | undefined;
+  state: "running" | "completed" | "failed" | "queued";
+  createdAt: string;
+  target: FleetTarget;
+  hosts: string[];
+  skipped: { hostId: string; reason: string }[];
+  pendingHosts: number | undefined;
+  result: FleetRunResult | undefined;
+}
+
+/**
+ * Fleet runs: one BullMQ flow per run, with a parent job on the fleet queue
+ * and one backup job per online host. A failed child never blocks the parent
+ * (ignoreDependencyOnFailure), so the parent always reaches an end state and
+ * summarizes which hosts completed, failed or were skipped.
+ */
+export class FleetRuns {
+  readonly #flows: FlowProducer;
+  readonly #queue: Queue;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly hosts: HostRegistry,
+    private readonly log: Logger,
+  ) {
+    this.#flows = new FlowProducer({ connection: redis, prefix });
+    this.#queue = new Queue(FLEET_QUEUE, { connection: redis, prefix });
+  }
+
+  get queue(): Queue {
+    return this.#queue;
+  }
+
+  /** Fans a run out to every targeted online host. Repeating a run id adds nothing, so a retried tick cannot start a second run. */
+  async start(request: RunRequest): Promise<FleetRunPayload> {
+    const existing = await this.#queue.getJob(request.runId);
+    if (existing !== undefined) {
+      return existing.data as FleetRunPayload;
+    }
+
+    const known = await this.hosts.list();
+    const targeted = known.filter((host) => matchesTarget(request.target, host));
+    const skipped = targeted.filter((host) => host.status === "offline").map((host) => ({ hostId: host.hostId, reason: `offline since ${host.lastSeenAt}` }));
+    if ("hostIds" in request.target) {
+      for (const hostId of request.target.hostIds) {
+        if (!known.some((host) => host.hostId === hostId)) {
+          skipped.push({ hostId, reason: "no agent has registered this host" });
+        }
+      }
+    }
+    const online = targeted.filter((host) => host.status === "online").map((host) => host.hostId);
+    const payload: FleetRunPayload = { runId: request.runId, scheduleId: request.scheduleId, target: request.target, backup: request.backup, retention: request.retention, hosts: online, skipped };
+
+    await this.#flows.add({
+      name: "fleet-run",
+      queueName: FLEET_QUEUE,
+      data: payload,
+      opts: { jobId: request.runId, removeOnComplete: { age: 30 * 24 * 3600 }, removeOnFail: { age: 30 * 24 * 3600 } },
+      children: online.map((hostId) => {
+        const backupId = newBackupId(hostId);
+        return {
+          name: "backup",
+          queueName: hostQueueName(hostId),
+          data: jobCatalog.backup.payload.parse({ ...request.backup, backupId, hostId, retention: request.retention, timezone: request.timezone, runId: request.runId }),
+          opts: { ...jobCatalog.backup.options, jobId: jobIdFor("backup", backupId), ignoreDependencyOnFailure: true },
+        };
+      }),
+    });
+    this.log.info({ runId: request.runId, hosts: online.length, skipped: skipped.length }, "fleet run started");
+    return payload;
+  }
+
+  async find(runId: string): Promise<RunView | undefined> {
+    const job = await this.#queue.getJob(runId);
+    if (job === undefined || job.name !== "fleet-run") {
+      return undefined;
+    }
+    const payload = job.data as FleetRunPayload;
+    const state = await job.getState();
+    const counts = state === "waiting-children" ? await job.getDependenciesCount({ processed: false, ignored: false, unprocessed: true }) : undefined;
+    const publicRunState = state === "waiting-children" ? "running" : publicState(state);
+    return {
+      id: runId,
+      scheduleId: payload.scheduleId,
+      state: publicRunState === "queued" ? "running" : publicRunState,
+      createdAt: new Date(job.timestamp).toISOString(),
+      target: payload.target,
+      hosts: payload.hosts,
+      skipped: [...payload.skipped, ...(await this.#lateSkips(runId))],
+      pendingHosts: counts?.unprocessed,
+      result: (job.returnvalue as FleetRunResult | null) ?? undefined,
+    };
+  }
+
+  /** Summarizes a run once every child has ended: the fleet worker calls this for the parent job. */
+  async summarize(job: Job): Promise<FleetRunResult> {
+    const payload = job.data as FleetRunPayload;
+    const outcomes: FleetHostOutcome[] = [];
+    const values = (await job.getChildrenValues()) as Record<string, { backupId?: string } | undefined>;
+    for (const [key, value] of Object.entries(values)) {
+      const jobId = key.slice(key.lastIndexOf(":") + 1);
+      outcomes.push({ hostId: parseJobId(jobId).hostId, state: "completed", jobId, backupId: value?.backupId });
+    }
+    for (const [key, reason] of Object.entries(await job.getIgnoredChildrenFailures())) {
+      const jobId = key.slice(key.lastIndexOf(":") + 1);
+      outcomes.push({ hostId: parseJobId(jobId).hostId, state: "failed", jobId, error: reason });
+    }
+    for (const skip of [...payload.skipped, ...(await this.#lateSkips(payload.runId))]) {
+      outcomes.push({ hostId: skip.hostId, state: "skipped", error: skip.reason });
+    }
+    outcomes.sort((a, b) => a.hostId.localeCompare(b.hostId));
+
+    const completed = outcomes.filter((outcome) => outcome.state === "completed").length;
+    let status: FleetRunResult["status"] = "failed";
+    if (completed === outcomes.length && completed > 0) {
+      status = "completed";
+    } else if (completed > 0) {
+      status = "partially_failed";
+    }
+    return { runId: payload.runId, status, hosts: outcomes };
+  }
+
+  /**
+   * Removes the queued backups of hosts that went offline after their run
+   * fanned out, recording them as skipped, so a dead agent cannot keep a run
+   * waiting. A backup an agent has already started is left to its lock.
+   */
+  async skipOfflineHosts(): Promise<void> {
+    for (const run of await this.#queue.getWaitingChildren()) {
+      const { unprocessed = [] } = await run.getDependencies({ unprocessed: { count: 10_000 } });
+      for (const key of unprocessed) {
+        const jobId = key.slice(key.lastIndexOf(":") + 1);
+        const { hostId } = parseJobId(jobId);
+        if (await this.hosts.isOnline(hostId)) {
+          continue;
+        }
+        const hostQueue = new Queue(hostQueueName(hostId), { connection: this.redis, prefix: this.prefix });
+        try {
+          const child = await hostQueue.getJob(jobId);
+          if (child === undefined || (await child.getState()) !== "waiting") {
+            continue;
+          }
+          await this.redis.sadd(runSkippedKey(this.prefix, run.id ?? ""), JSON.stringify({ hostId, reason: "went offline before its backup started" }));
+          await child.remove();
+          this.log.warn({ runId: run.id, hostId }, "skipped a host that went offline during a fleet run");
+        } finally {
+          await hostQueue.close();
+        }
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#flows.close();
+    await this.#queue.close();
+  }
+
+  async #lateSkips(runId: string): Promise<{ hostId: string; reason: string }[]> {
+    const members = await this.redis.smembers(runSkippedKey(this.prefix, runId));
+    return members.map((member) => JSON.parse(member) as { hostId: string; reason: string });
+  }
+}

@@ -1,0 +1,46 @@
+import { type HostRecord, hostRecordSchema, hostStatus, hostsKey, OFFLINE_AFTER_MS } from "@cargohold/job-catalog";
+import type { Logger } from "@cargohold/logging";
+import type { Redis } from "ioredis";
+
+export interface HostView extends HostRecord {
+  status: "online" | "offline";
+}
+
+/** The host registry that agents keep fresh with heartbeats. */
+export class HostRegistry {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly log: Logger,
+    private readonly offlineAfterMs = OFFLINE_AFTER_MS,
+  ) {}
+
+  async list(): Promise<HostView[]> {
+    const entries = await this.redis.hgetall(hostsKey(this.prefix));
+    const now = Date.now();
+    const hosts: HostView[] = [];
+    for (const [hostId, text] of Object.entries(entries)) {
+      const parsed = hostRecordSchema.safeParse(safeJson(text));
+      if (!parsed.success) {
+        this.log.warn({ hostId }, "ignoring an unreadable host record; the agent rewrites it on its next heartbeat");
+        continue;
+      }
+      hosts.push({ ...parsed.data, status: hostStatus(parsed.data, now, this.offlineAfterMs) });
+    }
+    return hosts.sort((a, b) => a.hostId.localeCompare(b.hostId));
+  }
+
+  async isOnline(hostId: string): Promise<boolean> {
+    const text = await this.redis.hget(hostsKey(this.prefix), hostId);
+    const parsed = hostRecordSchema.safeParse(safeJson(text ?? "null"));
+    return parsed.success && hostStatus(parsed.data, Date.now(), this.offlineAfterMs) === "online";
+  }
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
