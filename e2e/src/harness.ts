@@ -2,6 +2,8 @@ import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObje
 import { type Agent, type AgentConfig, startAgent } from "@cargohold/agent";
 import { type ControlPlane, type ControlPlaneConfig, createControlPlane } from "@cargohold/control-plane";
 import type { StoreConfig } from "@cargohold/object-store";
+import { FLEET_QUEUE, hostQueueName } from "@cargohold/job-catalog";
+import { Queue } from "bullmq";
 import { randomBytes } from "node:crypto";
 import { createLogger } from "@cargohold/logging";
 import { type TestEnvironment, waitFor } from "./environment.js";
@@ -81,6 +83,31 @@ export class Deployment {
     const agent = await startAgent(config, log.child({ hostId }));
     this.#agents.push(agent);
     return agent;
+  }
+
+  /** Lists the fleet runs a schedule started, read from the fleet queue. */
+  async runsOfSchedule(scheduleId: string): Promise<{ id: string; state: string }[]> {
+    const queue = new Queue(FLEET_QUEUE, { connection: { url: this.env.redisUrl }, prefix: this.queuePrefix });
+    try {
+      const jobs = await queue.getJobs(["waiting-children", "waiting", "active", "completed", "failed"], 0, 10_000);
+      const runs = jobs.filter((job) => job.name === "fleet-run" && (job.data as { scheduleId?: string }).scheduleId === scheduleId);
+      return Promise.all(runs.map(async (job) => ({ id: job.id ?? "", state: await job.getState() })));
+    } finally {
+      await queue.close();
+    }
+  }
+
+  /** Waits until a host's queue has no waiting or running job. */
+  async waitForIdleHost(hostId: string): Promise<void> {
+    const queue = new Queue(hostQueueName(hostId), { connection: { url: this.env.redisUrl }, prefix: this.queuePrefix });
+    try {
+      await waitFor(`host ${hostId} to finish its jobs`, async () => {
+        const counts = await queue.getJobCounts("waiting", "active", "delayed", "prioritized");
+        return Object.values(counts).every((count) => count === 0) ? true : undefined;
+      }, 120_000);
+    } finally {
+      await queue.close();
+    }
   }
 
   /** Empties and deletes the bucket and stops every agent and control plane this deployment started. */
