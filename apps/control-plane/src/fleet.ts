@@ -35,6 +35,7 @@ export interface RunView {
   createdAt: string;
   target: FleetTarget;
   hosts: string[];
+  jobs: FleetRunPayload["jobs"];
   skipped: { hostId: string; reason: string }[];
   pendingHosts: number | undefined;
   result: FleetRunResult | undefined;
@@ -82,22 +83,32 @@ export class FleetRuns {
       }
     }
     const online = targeted.filter((host) => host.status === "online").map((host) => host.hostId);
-    const payload: FleetRunPayload = { runId: request.runId, scheduleId: request.scheduleId, target: request.target, backup: request.backup, retention: request.retention, hosts: online, skipped };
+    const jobs = online.map((hostId) => {
+      const backupId = newBackupId(hostId);
+      return { hostId, backupId, jobId: jobIdFor("backup", backupId) };
+    });
+    const payload: FleetRunPayload = {
+      runId: request.runId,
+      scheduleId: request.scheduleId,
+      target: request.target,
+      backup: request.backup,
+      retention: request.retention,
+      hosts: online,
+      jobs,
+      skipped,
+    };
 
     await this.#flows.add({
       name: "fleet-run",
       queueName: FLEET_QUEUE,
       data: payload,
       opts: { jobId: request.runId, removeOnComplete: { age: 30 * 24 * 3600 }, removeOnFail: { age: 30 * 24 * 3600 } },
-      children: online.map((hostId) => {
-        const backupId = newBackupId(hostId);
-        return {
-          name: "backup",
-          queueName: hostQueueName(hostId),
-          data: jobCatalog.backup.payload.parse({ ...request.backup, backupId, hostId, retention: request.retention, timezone: request.timezone, runId: request.runId }),
-          opts: { ...jobCatalog.backup.options, jobId: jobIdFor("backup", backupId), ignoreDependencyOnFailure: true },
-        };
-      }),
+      children: jobs.map(({ hostId, backupId, jobId }) => ({
+        name: "backup",
+        queueName: hostQueueName(hostId),
+        data: jobCatalog.backup.payload.parse({ ...request.backup, backupId, hostId, retention: request.retention, timezone: request.timezone, runId: request.runId }),
+        opts: { ...jobCatalog.backup.options, jobId, ignoreDependencyOnFailure: true },
+      })),
     });
     this.log.info({ runId: request.runId, hosts: online.length, skipped: skipped.length }, "fleet run started");
     return payload;
@@ -119,6 +130,7 @@ export class FleetRuns {
       createdAt: new Date(job.timestamp).toISOString(),
       target: payload.target,
       hosts: payload.hosts,
+      jobs: payload.jobs,
       skipped: [...payload.skipped, ...(await this.#lateSkips(runId))],
       pendingHosts: counts?.unprocessed,
       result: (job.returnvalue as FleetRunResult | null) ?? undefined,

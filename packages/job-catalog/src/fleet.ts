@@ -89,6 +89,8 @@ export const fleetRunPayloadSchema = z.object({
   retention: retentionPolicySchema.optional(),
   /** Hosts that received a backup job. */
   hosts: z.array(z.string()),
+  /** The backup job of each host in `hosts`. */
+  jobs: z.array(z.object({ hostId: z.string(), jobId: z.string(), backupId: z.string() })),
   /** Hosts the run covers but could not reach when it fanned out. */
   skipped: z.array(z.object({ hostId: z.string(), reason: z.string() })),
 });

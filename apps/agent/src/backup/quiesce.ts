@@ -1,6 +1,6 @@
 import type { BackupOptions } from "@cargohold/storage-layout";
 import type { Logger } from "@cargohold/logging";
-import type { ContainerDetails, DockerPort } from "../docker/docker-port.js";
+import { type ContainerDetails, DockerError, type DockerPort } from "../docker/docker-port.js";
 import type { QuiesceLedger } from "./quiesce-ledger.js";
 import type { JobContext } from "../job-context.js";
 
@@ -47,7 +47,17 @@ export async function quiesceContainers(
       // The ledger entry goes first: a crash between the two steps then resumes a running container, which is harmless.
       await context.quiesceLedger.record(container.id, mode);
       if (mode === "pause") {
-        await context.docker.pauseContainer(container.id);
+        try {
+          await context.docker.pauseContainer(container.id);
+        } catch (error) {
+          // Someone else paused it since discovery; it is quiescent, and resuming it is not ours to do.
+          if (error instanceof DockerError && error.statusCode === 409) {
+            await context.quiesceLedger.clear(container.id);
+            context.log.warn({ container: container.name }, "container was already paused; backing it up as it is");
+            continue;
+          }
+          throw error;
+        }
         undo.push({ name: container.name, resume: () => resume(context, container.id, context.docker.unpauseContainer(container.id)) });
       } else {
         await context.docker.stopContainer(container.id);
