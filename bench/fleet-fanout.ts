@@ -214,7 +214,8 @@ async function startAgentsInChildren(
       }
       const errors = await Promise.race([
         Promise.all([...closed.values()]),
-        sleep(WAIT_TIMEOUT_MS).then(() => {
+        // An unreferenced timer, so that a finished close does not keep the process alive until it fires.
+        sleep(WAIT_TIMEOUT_MS, undefined, { ref: false }).then(() => {
           throw new Error(`timed out after ${WAIT_TIMEOUT_MS} ms waiting for the agent processes to close their Workers`);
         }),
       ]);

@@ -110,7 +110,7 @@ export async function stopRedis(redis: OwnRedis, timeoutMs: number): Promise<voi
   if (redis.process.exitCode === null && redis.process.signalCode === null) {
     const exited = new Promise<void>((resolve) => redis.process.once("exit", () => resolve()));
     process.kill(redis.pid, "SIGTERM");
-    const outcome = await Promise.race([exited.then(() => "exited" as const), sleep(timeoutMs).then(() => "timed out" as const)]);
+    const outcome = await Promise.race([exited.then(() => "exited" as const), sleep(timeoutMs, undefined, { ref: false }).then(() => "timed out" as const)]);
     if (outcome === "timed out") {
       process.kill(redis.pid, "SIGKILL");
     }

@@ -16,7 +16,9 @@ Usage: infra/demo.sh
 
 Backs up a sample stack on the local Docker engine and restores it.
   CARGOHOLD_DOCKER_SOCKET  engine to use (default: /var/run/docker.sock when it
-                           answers, else a private engine that this script starts)
+                           responds, else a private engine that this script starts)
+  CARGOHOLD_DEMO_REDIS_PORT  port of the demo's own Redis on 127.0.0.1 (default 6397)
+  CARGOHOLD_DEMO_PORT      port of the demo's control plane (default: a free port)
   S3_BUCKET, S3_ENDPOINT, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY
                            store the backup in S3; without S3_BUCKET it goes to
                            CARGOHOLD_LOCAL_STORE_DIR (default /var/lib/cargohold-demo/store)
@@ -30,6 +32,11 @@ fi
 
 bash infra/services/install-deps.sh
 bash infra/install-node-modules.sh
+
+# The demo's Redis and engine live apart from the test services, so neither can stop the other's.
+export CARGOHOLD_TEST_ROOT=${CARGOHOLD_DEMO_ROOT:-/var/lib/cargohold-demo}/services
+export CARGOHOLD_RUN_DIR=/run/cargohold-demo
+export CARGOHOLD_REDIS_PORT=${CARGOHOLD_DEMO_REDIS_PORT:-6397}
 
 # Services this script started, stopped in reverse order on exit.
 started=()

@@ -12,33 +12,44 @@ import { chown, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { BUSYBOX_IMAGE, TestEngine, buildFixtureImages } from "../src/engine.js";
-import { waitFor } from "../src/environment.js";
+import { WaitAborted, waitFor } from "../src/environment.js";
+import { freePort } from "../src/processes.js";
 
 const REPOSITORY_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const socket = process.env.CARGOHOLD_DOCKER_SOCKET ?? "/var/run/docker.sock";
 const hostId = process.env.CARGOHOLD_HOST_ID ?? "demo-host";
-const port = Number(process.env.CARGOHOLD_DEMO_PORT ?? "7700");
+const requestedPort = process.env.CARGOHOLD_DEMO_PORT;
 const workDir = process.env.CARGOHOLD_DEMO_DIR ?? "/var/lib/cargohold-demo";
 const suffix = randomBytes(3).toString("hex");
 const names = { web: `cargohold-demo-web-${suffix}`, volume: `cargohold-demo-data-${suffix}` };
 const bindDir = path.join(workDir, `site-${suffix}`);
-const api = `http://127.0.0.1:${port}`;
+let api = "";
 
 function say(message: string): void {
   process.stdout.write(`${message}\n`);
 }
 
+/** Processes that exited early, so waits fail at once instead of running into their deadline. */
+const exited: string[] = [];
+
 function startProcess(name: string, entry: string, env: NodeJS.ProcessEnv): ChildProcess {
   const child = spawn(process.execPath, ["--import", "tsx", entry], { cwd: REPOSITORY_ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "inherit", "inherit"] });
   child.once("exit", (code, signal) => {
-    if (code !== 0 && signal !== "SIGTERM") {
-      process.stderr.write(`${name} exited with ${code ?? signal}\n`);
+    if (signal !== "SIGTERM") {
+      exited.push(`${name} exited with ${code ?? signal}`);
     }
   });
   return child;
 }
 
+function assertChildrenAlive(): void {
+  if (exited.length > 0) {
+    throw new WaitAborted(`${exited.join("; ")}: see its log above`);
+  }
+}
+
 async function call(method: string, route: string, body?: unknown): Promise<Record<string, any>> {
+  assertChildrenAlive();
   const response = await fetch(`${api}${route}`, {
     method,
     headers: body === undefined ? {} : { "content-type": "application/json" },
@@ -65,6 +76,28 @@ async function waitForJob(jobId: string): Promise<Record<string, any>> {
 async function main(): Promise<void> {
   const engine = new TestEngine(socket);
   const children: ChildProcess[] = [];
+  const port = requestedPort ? Number(requestedPort) : await freePort();
+  api = `http://127.0.0.1:${port}`;
+  let cleaning: Promise<void> | undefined;
+  const cleanUp = () => {
+    cleaning ??= (async () => {
+      for (const child of children) {
+        child.kill("SIGTERM");
+      }
+      const restored = await engine.docker.getContainer(names.web).inspect().catch(() => undefined);
+      await engine.removeContainers([names.web]);
+      const volumes = (restored?.Mounts ?? []).filter((mount) => mount.Type === "volume").map((mount) => mount.Name ?? "");
+      await engine.removeVolumes([names.volume, ...volumes]);
+      await rm(bindDir, { recursive: true, force: true });
+    })();
+    return cleaning;
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      say(`${signal}: removing the sample stack and stopping the demo`);
+      void cleanUp().finally(() => process.exit(130));
+    });
+  }
   try {
     say(`1/6 Building the sample image on the engine at ${socket}`);
     await buildFixtureImages(socket, "busybox");
@@ -87,7 +120,15 @@ async function main(): Promise<void> {
     const shared = { CARGOHOLD_QUEUE_PREFIX: process.env.CARGOHOLD_QUEUE_PREFIX ?? "cargohold-demo" };
     children.push(startProcess("control plane", "apps/control-plane/src/main.ts", { ...shared, CARGOHOLD_LISTEN: `127.0.0.1:${port}` }));
     children.push(startProcess("agent", "apps/agent/src/main.ts", { ...shared, CARGOHOLD_HOST_ID: hostId, CARGOHOLD_DOCKER_SOCKET: socket, CARGOHOLD_AGENT_LISTEN: "off" }));
-    await waitFor("the control plane", async () => ((await call("GET", "/healthz")).status === "ok" ? true : undefined), 60_000, 300);
+    await waitFor(
+      "the control plane",
+      async () => {
+        assertChildrenAlive();
+        return (await call("GET", "/healthz")).status === "ok" ? true : undefined;
+      },
+      60_000,
+      300,
+    );
 
     say("4/6 Backing up the stack: POST /v1/backups");
     const backup = await call("POST", "/v1/backups", { hostId, containers: [names.web] });
@@ -111,14 +152,7 @@ async function main(): Promise<void> {
     }
     say(`Done: ${names.web} runs again with its bind mount, named volume and anonymous volume restored.`);
   } finally {
-    for (const child of children) {
-      child.kill("SIGTERM");
-    }
-    const restored = await engine.docker.getContainer(names.web).inspect().catch(() => undefined);
-    await engine.removeContainers([names.web]);
-    const volumes = (restored?.Mounts ?? []).filter((mount) => mount.Type === "volume").map((mount) => mount.Name ?? "");
-    await engine.removeVolumes([names.volume, ...volumes]);
-    await rm(bindDir, { recursive: true, force: true });
+    await cleanUp();
   }
 }
 

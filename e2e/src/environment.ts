@@ -46,9 +46,17 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
         return value;
       }
     } catch (error) {
+      if (error instanceof WaitAborted) {
+        throw error;
+      }
       lastError = error;
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ""}`);
+}
+
+/** Thrown by a waitFor check to stop waiting at once, when what it waits for can no longer happen. */
+export class WaitAborted extends Error {
+  override readonly name = "WaitAborted";
 }

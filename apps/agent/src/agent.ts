@@ -4,7 +4,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import type { Worker } from "bullmq";
 import { Hono } from "hono";
 import { Redis } from "ioredis";
-import { type Logger, repeatLimitedWarning } from "@cargohold/logging";
+import { type Logger, repeatLimitedWarning, withTimeout } from "@cargohold/logging";
 import type { AgentConfig } from "./config.js";
 import { DockerodeAdapter } from "./docker/dockerode-adapter.js";
 import type { DockerPort } from "./docker/docker-port.js";
@@ -13,6 +13,11 @@ import { resumeAfterCrash } from "./backup/quiesce.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { AGENT_VERSION } from "./version.js";
 import { startWorker } from "./worker.js";
+
+/** A health check reports a dependency as down when it does not respond within this time. */
+const HEALTH_TIMEOUT_MS = 2000;
+/** How long stop() waits for the running job and Redis before it disconnects anyway. */
+const STOP_TIMEOUT_MS = 20_000;
 
 export interface Agent {
   docker: DockerPort;
@@ -70,7 +75,10 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
 
   const app = new Hono();
   app.get("/healthz", async (c) => {
-    const [engine, redis] = await Promise.allSettled([docker.ping(), connection.ping()]);
+    const [engine, redis] = await Promise.allSettled([
+      withTimeout(docker.ping(), HEALTH_TIMEOUT_MS, "Docker engine ping"),
+      withTimeout(connection.ping(), HEALTH_TIMEOUT_MS, `Redis ping at ${redisLocation(config.redisUrl)}`),
+    ]);
     const healthy = engine.status === "fulfilled" && redis.status === "fulfilled";
     return c.json(
       {
@@ -87,8 +95,11 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
   let address: Agent["address"];
   if (config.listen) {
     const listen = config.listen;
-    address = await new Promise((resolve) => {
+    address = await new Promise((resolve, reject) => {
       server = serve({ fetch: app.fetch, hostname: listen.host, port: listen.port }, (info) => resolve({ host: listen.host, port: info.port }));
+      server.once("error", (error) =>
+        reject(new Error(`cannot serve /healthz on ${listen.host}:${listen.port}: ${error.message}; set CARGOHOLD_AGENT_LISTEN to a free address or "off"`, { cause: error })),
+      );
     });
   }
   log.info({ hostId: config.hostId, docker: config.dockerSocket, store: store.location, health: address }, "agent started");
@@ -99,13 +110,32 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     address,
     async stop() {
       heartbeat.stop();
-      await subscriber.quit().catch(() => subscriber.disconnect());
-      // close() waits for the running job, so a backup is not cut off half-way.
-      await worker.close();
+      subscriber.disconnect();
+      // close() waits for the running job, so a backup is not cut off half-way; with Redis down it could wait forever.
+      await withTimeout(worker.close(), STOP_TIMEOUT_MS, "waiting for the running job").catch((error: Error) => {
+        log.warn({ err: error }, "stopping without waiting further for the running job; it returns to the queue when its lock expires");
+        return worker.close(true);
+      });
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-      await connection.quit().catch(() => connection.disconnect());
+      if (connection.status === "ready") {
+        await withTimeout(connection.quit(), HEALTH_TIMEOUT_MS, "Redis quit").catch(() => connection.disconnect());
+      } else {
+        connection.disconnect();
+      }
       await store.close();
       log.info({ hostId: config.hostId }, "agent stopped");
     },
   };
+}
+
+/** The Redis URL without its password, for messages. */
+export function redisLocation(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.password = "";
+    parsed.username = "";
+    return parsed.toString();
+  } catch {
+    return "REDIS_URL";
+  }
 }

@@ -1,3 +1,4 @@
+import { describeSettingsIssues } from "@cargohold/logging";
 import { type StoreConfig, storeConfigFromEnv } from "@cargohold/object-store";
 import { assertHostId } from "@cargohold/storage-layout";
 import { z } from "zod";
@@ -43,7 +44,7 @@ const envSchema = z.object({
 export function agentConfigFromEnv(env: NodeJS.ProcessEnv): AgentConfig {
   const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== "")));
   if (!parsed.success) {
-    throw new Error(`invalid agent settings: ${parsed.error.issues.map((issue) => `${issue.path.join(".")} ${issue.message}`).join("; ")}`);
+    throw new Error(`invalid agent settings: ${describeSettingsIssues(parsed.error.issues, env)}`);
   }
   const settings = parsed.data;
   return {

@@ -86,7 +86,7 @@ describe.skipIf(!redisUrl)("control plane API", () => {
 
   it.each([
     [{ containers: ["db"] }, /hostId/],
-    [{ hostId: "Web_01" }, /hostId: expected a host id/],
+    [{ hostId: "Web_01" }, /hostId \(got "Web_01"\): expected a host id/],
     [{ hostId: "web-01", containers: [] }, /leave containers out/],
     [{ hostId: "web-01", imageMode: "zip" }, /imageMode/],
     [{ hostId: "web-01", everything: true }, /Unrecognized key.*everything/],
@@ -175,3 +175,26 @@ function sampleManifest(backupId: string): Manifest {
     artifacts: [],
   };
 }
+
+describe.skipIf(!redisUrl)("control plane with Redis down", () => {
+  it("answers 503 naming Redis", async () => {
+    // Nothing listens on port 1 of loopback, so every command fails to connect.
+    const redis = new Redis("redis://127.0.0.1:1", { maxRetriesPerRequest: 1, retryStrategy: () => 200, lazyConnect: false });
+    redis.on("error", () => undefined);
+    const log = createLogger("test", "silent");
+    const queues = new HostQueues(redis, "down");
+    const hosts = new HostRegistry(redis, "down", log);
+    const runs = new FleetRuns(redis, "down", hosts, log);
+    const storeRoot = await mkdtemp(path.join(os.tmpdir(), "cargohold-cp-down-"));
+    const app = createApp({ queues, catalog: new BackupCatalog(new LocalDirectoryStore(storeRoot)), redis, log, hosts, runs, schedules: new Schedules(redis, "down", runs.queue, log) });
+
+    const response = await app.request("/v1/backups", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ hostId: "web-01" }) });
+    const body = (await response.json()) as { error: { code: string; message: string } };
+
+    expect(response.status).toBe(503);
+    expect(body.error.code).toBe("redis_unavailable");
+    expect(body.error.message).toMatch(/Redis at 127\.0\.0\.1:1 is unavailable/);
+    redis.disconnect();
+    await rm(storeRoot, { recursive: true, force: true });
+  }, 30_000);
+});

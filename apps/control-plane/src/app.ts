@@ -2,7 +2,7 @@ import { jobIdFor } from "@cargohold/job-catalog";
 import { backupOptionsSchema, HOST_ID_PATTERN, InvalidIdError, newBackupId, newRestoreId, parseBackupId } from "@cargohold/storage-layout";
 import { Hono } from "hono";
 import type { Redis } from "ioredis";
-import type { Logger } from "@cargohold/logging";
+import { type Logger, withTimeout } from "@cargohold/logging";
 import { z } from "zod";
 import type { BackupCatalog } from "./catalog.js";
 import { ApiError, handleError, invalidRequest, readJson } from "./http-error.js";
@@ -21,6 +21,9 @@ export interface AppDependencies {
   runs: FleetRuns;
   schedules: Schedules;
 }
+
+/** Longest time a request waits on Redis or the object store before it fails. */
+const REQUEST_TIMEOUT_MS = 10_000;
 
 const hostId = z.string().regex(HOST_ID_PATTERN, "expected a host id: 1 to 63 lowercase letters, digits and inner hyphens");
 
@@ -51,7 +54,20 @@ const restoreRequestSchema = z
 export function createApp(dependencies: AppDependencies): Hono {
   const { queues, catalog, redis, log } = dependencies;
   const app = new Hono();
-  app.onError(handleError(log));
+  const redisUnavailable = () => (redis.status === "ready" ? undefined : `Redis at ${redisLocation(redis)} is unavailable (connection ${redis.status})`);
+  app.onError(handleError(log, redisUnavailable));
+  // With Redis down, ioredis holds commands until it reconnects; a request gives up after this long.
+  app.use("/v1/*", async (_c, next) => {
+    try {
+      await withTimeout(next(), REQUEST_TIMEOUT_MS, "request");
+    } catch (error) {
+      const problem = redisUnavailable();
+      if (problem !== undefined && !(error instanceof ApiError)) {
+        throw new ApiError(503, "redis_unavailable", `${problem}; check REDIS_URL and that Redis is running`, { cause: error });
+      }
+      throw error;
+    }
+  });
   app.notFound((c) => c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
 
   app.get("/healthz", async (c) => {
@@ -65,9 +81,10 @@ export function createApp(dependencies: AppDependencies): Hono {
   });
 
   app.post("/v1/backups", async (c) => {
-    const parsed = backupRequestSchema.safeParse(await readJson(c));
+    const body = await readJson(c);
+    const parsed = backupRequestSchema.safeParse(body);
     if (!parsed.success) {
-      throw invalidRequest("backup request", parsed.error);
+      throw invalidRequest("backup request", parsed.error, body);
     }
     const request = parsed.data;
 
@@ -80,9 +97,10 @@ export function createApp(dependencies: AppDependencies): Hono {
   });
 
   app.post("/v1/restores", async (c) => {
-    const parsed = restoreRequestSchema.safeParse(await readJson(c));
+    const body = await readJson(c);
+    const parsed = restoreRequestSchema.safeParse(body);
     if (!parsed.success) {
-      throw invalidRequest("restore request", parsed.error);
+      throw invalidRequest("restore request", parsed.error, body);
     }
     const request = parsed.data;
     parseBackupIdOrThrow(request.backupId);
@@ -168,4 +186,9 @@ function parseBackupIdOrThrow(backupId: string): void {
     }
     throw error;
   }
+}
+
+function redisLocation(redis: Redis): string {
+  const { host, port } = redis.options;
+  return `${host ?? "127.0.0.1"}:${port ?? 6379}`;
 }

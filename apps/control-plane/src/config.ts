@@ -1,3 +1,4 @@
+import { describeSettingsIssues } from "@cargohold/logging";
 import { type StoreConfig, storeConfigFromEnv } from "@cargohold/object-store";
 import { z } from "zod";
 
@@ -24,7 +25,7 @@ const envSchema = z.object({
 export function controlPlaneConfigFromEnv(env: NodeJS.ProcessEnv): ControlPlaneConfig {
   const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([, value]) => value !== "")));
   if (!parsed.success) {
-    throw new Error(`invalid control plane settings: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`);
+    throw new Error(`invalid control plane settings: ${describeSettingsIssues(parsed.error.issues, env)}`);
   }
   const settings = parsed.data;
   const colon = settings.CARGOHOLD_LISTEN.lastIndexOf(":");

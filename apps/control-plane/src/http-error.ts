@@ -16,19 +16,49 @@ export class ApiError extends HTTPException {
   }
 }
 
-export function invalidRequest(what: string, error: ZodError): ApiError {
-  const details = error.issues.map((issue) => `${issue.path.join(".") || "body"}: ${issue.message}`).join("; ");
+/** Builds a 400 error that names each invalid field, with the value received for it. */
+export function invalidRequest(what: string, error: ZodError, body?: unknown): ApiError {
+  const details = error.issues
+    .map((issue) => {
+      const value = valueAt(body, issue.path);
+      const shown = value === undefined ? "" : ` (got ${truncate(JSON.stringify(value), 80)})`;
+      return `${issue.path.join(".") || "body"}${shown}: ${issue.message}`;
+    })
+    .join("; ");
   return new ApiError(400, "invalid_request", `invalid ${what}: ${details}`);
 }
 
-/** Turns every thrown error into a JSON body; unexpected ones are logged and shown without internals. */
-export function handleError(log: Logger) {
+function valueAt(body: unknown, path: (string | number)[]): unknown {
+  let current = body;
+  for (const segment of path) {
+    if (current === null || typeof current !== "object") {
+      return undefined;
+    }
+    current = (current as Record<string | number, unknown>)[segment];
+  }
+  return path.length === 0 ? undefined : current;
+}
+
+function truncate(text: string, length: number): string {
+  return text.length > length ? `${text.slice(0, length)}…` : text;
+}
+
+/**
+ * Turns every thrown error into a JSON body. While Redis is not connected,
+ * unexpected errors come from it, so they answer 503 and name Redis.
+ */
+export function handleError(log: Logger, redisUnavailable: () => string | undefined) {
   return (error: Error, c: Context) => {
     if (error instanceof ApiError) {
       return c.json({ error: { code: error.code, message: error.message } }, error.status);
     }
     if (error instanceof HTTPException) {
       return c.json({ error: { code: "http_error", message: error.message } }, error.status);
+    }
+    const redisProblem = redisUnavailable();
+    if (redisProblem !== undefined) {
+      log.warn({ err: error, method: c.req.method, path: c.req.path }, "request failed while Redis is unavailable");
+      return c.json({ error: { code: "redis_unavailable", message: `${redisProblem}: ${error.message}; check REDIS_URL and that Redis is running` } }, 503);
     }
     log.error({ err: error, method: c.req.method, path: c.req.path }, "request failed");
     return c.json({ error: { code: "internal", message: `internal error: ${error.message}` } }, 500);

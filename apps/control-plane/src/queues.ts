@@ -90,7 +90,8 @@ function view(job: Job, hostId: string, name: JobName, state: JobState | "unknow
     name,
     hostId,
     state: publicState(state),
-    progress: job.progress,
+    // BullMQ reports 0 until the first update; null says plainly that there is none yet.
+    progress: typeof job.progress === "object" ? job.progress : null,
     result: job.returnvalue ?? undefined,
     error: job.failedReason || undefined,
     createdAt: new Date(job.timestamp).toISOString(),

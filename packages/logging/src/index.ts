@@ -2,8 +2,13 @@ import { type Logger, pino } from "pino";
 
 export type { Logger } from "pino";
 
-/** JSON lines on stdout, one logger per program; LOG_LEVEL sets the level. */
+const LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/** Creates the JSON-lines logger of one program; LOG_LEVEL sets the level, and a bad value fails with its name. */
 export function createLogger(name: string, level = process.env.LOG_LEVEL ?? "info"): Logger {
+  if (!LEVELS.includes(level)) {
+    throw new Error(`invalid LOG_LEVEL ${JSON.stringify(level)}: use one of ${LEVELS.join(", ")}`);
+  }
   return pino({ name, level });
 }
 
@@ -25,4 +30,33 @@ export function repeatLimitedWarning(log: Logger, message: string, intervalMs = 
     lastLoggedAt = now;
     suppressed = 0;
   };
+}
+
+/** Resolves with the promise's value, or rejects after `ms` with an error naming `what`. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Describes what went wrong with environment settings, with each variable's
+ * value unless the variable holds a secret.
+ */
+export function describeSettingsIssues(issues: { path: (string | number)[]; message: string }[], env: NodeJS.ProcessEnv): string {
+  return issues
+    .map((issue) => {
+      const name = String(issue.path[0] ?? "");
+      const value = env[name];
+      const secret = /SECRET|PASSWORD|TOKEN|KEY_ID/.test(name);
+      const shown = value === undefined ? "" : secret ? " (value hidden)" : ` (got ${JSON.stringify(value)})`;
+      return `${issue.path.join(".")}${shown}: ${issue.message}`;
+    })
+    .join("; ");
 }

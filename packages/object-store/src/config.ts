@@ -1,3 +1,4 @@
+import { describeSettingsIssues } from "@cargohold/logging";
 import { z } from "zod";
 import { ObjectStoreError } from "./errors.js";
 import { LocalDirectoryStore } from "./local/local-store.js";
@@ -33,8 +34,7 @@ const envSchema = z.object({
 export function storeConfigFromEnv(env: NodeJS.ProcessEnv): StoreConfig {
   const parsed = envSchema.safeParse(withoutEmpty(env));
   if (!parsed.success) {
-    const details = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
-    throw new ObjectStoreError(`invalid object store settings: ${details}`, { permanent: true });
+    throw new ObjectStoreError(`invalid object store settings: ${describeSettingsIssues(parsed.error.issues, env)}`, { permanent: true });
   }
   const settings = parsed.data;
   const kind = settings.CARGOHOLD_STORE ?? (settings.S3_BUCKET ? "s3" : "local");

@@ -24,9 +24,10 @@ export function addFleetRoutes(app: Hono, dependencies: { hosts: HostRegistry; r
   app.get("/v1/hosts", async (c) => c.json({ hosts: await hosts.list() }));
 
   app.post("/v1/runs", async (c) => {
-    const parsed = runRequestSchema.safeParse(await readJson(c));
+    const body = await readJson(c);
+    const parsed = runRequestSchema.safeParse(body);
     if (!parsed.success) {
-      throw invalidRequest("fleet run request", parsed.error);
+      throw invalidRequest("fleet run request", parsed.error, body);
     }
     const runId = `run-${formatStamp(new Date()).toLowerCase()}-${randomBytes(3).toString("hex")}`;
 
@@ -44,9 +45,10 @@ export function addFleetRoutes(app: Hono, dependencies: { hosts: HostRegistry; r
   });
 
   app.post("/v1/schedules", async (c) => {
-    const parsed = scheduleInputSchema.safeParse(await readJson(c));
+    const body = await readJson(c);
+    const parsed = scheduleInputSchema.safeParse(body);
     if (!parsed.success) {
-      throw invalidRequest("schedule", parsed.error);
+      throw invalidRequest("schedule", parsed.error, body);
     }
     return c.json(await schedules.create(parsed.data), 201);
   });
@@ -74,7 +76,7 @@ export function addFleetRoutes(app: Hono, dependencies: { hosts: HostRegistry; r
     const { id: _id, createdAt: _createdAt, updatedAt: _updatedAt, ...current } = existing;
     const parsed = scheduleInputSchema.safeParse({ ...current, ...changes });
     if (!parsed.success) {
-      throw invalidRequest("schedule change", parsed.error);
+      throw invalidRequest("schedule change", parsed.error, changes);
     }
     return c.json(await schedules.update(id, parsed.data));
   });
