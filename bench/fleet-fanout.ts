@@ -1,8 +1,8 @@
 /**
- * Measures how long a fleet run takes to reach every host: FleetRuns.start
- * (the control plane's real code) against N simulated agents, each a BullMQ
- * Worker on its own host queue, on a redis-server that this script starts on
- * loopback and stops by PID. See bench/README.md for what each figure means.
+ * Measures how long a fleet run takes to reach every host. It runs the
+ * control plane's FleetRuns.start against N simulated agents, each a BullMQ
+ * Worker on its own host queue. Redis is a redis-server that this script
+ * starts on loopback and stops by PID. bench/README.md explains each figure.
  *
  *   node --import tsx bench/fleet-fanout.ts [--hosts N] [--agent-processes K] [--rounds R]
  */
@@ -140,7 +140,7 @@ class TakenLedger {
 
 interface AgentFleet {
   mode: string;
-  /** Resident set size of each process that holds Workers, in bytes, right after they started. */
+  /** Resident set size of each process that runs Workers, in bytes, right after they started. */
   rssBytes: number[];
   close(): Promise<number>;
 }

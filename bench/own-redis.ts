@@ -35,7 +35,7 @@ async function findFreePort(): Promise<number> {
 /**
  * Starts redis-server without persistence on a free 127.0.0.1 port and waits
  * until PING returns PONG. Rejects when redis-server is missing or does not
- * answer within `readyTimeoutMs`.
+ * respond within `readyTimeoutMs`.
  */
 export async function startRedis(readyTimeoutMs: number): Promise<OwnRedis> {
   const folder = await mkdtemp(join(tmpdir(), "cargohold-bench-redis-"));
@@ -62,7 +62,7 @@ export async function startRedis(readyTimeoutMs: number): Promise<OwnRedis> {
           throw new Error(`failed to start redis-server: ${error.message}; install it (apt-get install redis-server) or put it on PATH`);
         }),
         exited.then((code) => {
-          throw new Error(`redis-server exited with code ${code} before answering PING on port ${port}: ${stderr.trim() || "no output"}`);
+          throw new Error(`redis-server exited with code ${code} before responding to PING on port ${port}: ${stderr.trim() || "no output"}`);
         }),
       ]);
       if (outcome === "ready" && child.pid !== undefined) {
@@ -102,7 +102,7 @@ async function waitForPong(port: number, timeoutMs: number): Promise<void> {
     }
     await sleep(pollMs);
   }
-  throw new Error(`redis-server on 127.0.0.1:${port} did not answer PING within ${timeoutMs} ms`);
+  throw new Error(`redis-server on 127.0.0.1:${port} did not respond to PING within ${timeoutMs} ms`);
 }
 
 /** Stops the redis-server that startRedis started, by its PID, and removes its folder. Sends SIGKILL when SIGTERM has not ended it within `timeoutMs`. */

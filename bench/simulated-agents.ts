@@ -31,7 +31,7 @@ export function epochNow(): number {
  * when it was entered and returns, so no Docker engine is involved. All
  * workers share one ioredis connection for non-blocking commands, and each
  * Worker still duplicates it for its own blocking connection, as the BullMQ 5
- * connection guide describes, so Redis sees one client per worker plus one.
+ * connection guide describes, so Redis has one client per worker plus one.
  */
 export async function startSimulatedAgents(options: {
   port: number;

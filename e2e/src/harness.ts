@@ -71,6 +71,7 @@ export class Deployment {
       labels: options.labels ?? {},
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 1000,
       jobLockMs: 30_000,
+      maxUploads: 2,
       hostId,
       dockerSocket,
       redisUrl: this.env.redisUrl,

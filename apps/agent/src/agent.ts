@@ -12,6 +12,7 @@ import { RedisQuiesceLedger } from "./backup/quiesce-ledger.js";
 import { resumeAfterCrash } from "./backup/quiesce.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { AGENT_VERSION } from "./version.js";
+import { RedisUploadSlots, UnlimitedUploadSlots } from "./upload-slots.js";
 import { startWorker } from "./worker.js";
 
 /** A health check reports a dependency as down when it does not respond within this time. */
@@ -60,6 +61,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     log,
     hostRoot: config.hostRoot,
     quiesceLedger,
+    uploadSlots: config.maxUploads > 0 ? new RedisUploadSlots(connection, config.queuePrefix, config.maxUploads) : new UnlimitedUploadSlots(),
     jobLockMs: config.jobLockMs,
   });
 

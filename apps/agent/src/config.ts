@@ -21,6 +21,8 @@ export interface AgentConfig {
    * returns to the queue about this long after the last renewal.
    */
   jobLockMs: number;
+  /** Uploads at once across every agent that shares this Redis and prefix; 0 for no cap. Set the same value on every agent. */
+  maxUploads: number;
   /** Path at which the host's root folder is visible to the agent: "/" on the host, a mount such as /host in a container. */
   hostRoot: string;
   store: StoreConfig;
@@ -36,6 +38,7 @@ const envSchema = z.object({
   CARGOHOLD_HOST_LABELS: z.string().default(""),
   CARGOHOLD_HEARTBEAT_SECONDS: z.coerce.number().min(0.1).max(3600).default(10),
   CARGOHOLD_JOB_LOCK_SECONDS: z.coerce.number().min(1).max(3600).default(30),
+  CARGOHOLD_MAX_UPLOADS: z.coerce.number().int().min(0).max(100_000).default(0),
   CARGOHOLD_HOST_ROOT: z.string().startsWith("/", "must be an absolute path").default("/"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
@@ -58,6 +61,7 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv): AgentConfig {
     labels: parseLabels(settings.CARGOHOLD_HOST_LABELS),
     heartbeatIntervalMs: settings.CARGOHOLD_HEARTBEAT_SECONDS * 1000,
     jobLockMs: settings.CARGOHOLD_JOB_LOCK_SECONDS * 1000,
+    maxUploads: settings.CARGOHOLD_MAX_UPLOADS,
     store: storeConfigFromEnv(env),
   };
 }

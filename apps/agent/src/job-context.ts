@@ -3,6 +3,7 @@ import { KeyScheme } from "@cargohold/storage-layout";
 import type { Logger } from "@cargohold/logging";
 import type { QuiesceLedger } from "./backup/quiesce-ledger.js";
 import type { DockerPort } from "./docker/docker-port.js";
+import type { UploadSlots } from "./upload-slots.js";
 import type { ProgressReporter } from "./progress.js";
 
 /** The services and settings of one backup or restore run, passed down explicitly. */
@@ -16,6 +17,7 @@ export interface JobContext {
   progress: ProgressReporter;
   signal: AbortSignal;
   quiesceLedger: QuiesceLedger;
+  uploadSlots: UploadSlots;
   /** Path at which the host's root folder is visible to the agent, for checks of host paths. */
   hostRoot: string;
 }

@@ -9,6 +9,7 @@ import { runBackup } from "./backup/run-backup.js";
 import type { DockerPort } from "./docker/docker-port.js";
 import { type JobContext, PermanentJobError } from "./job-context.js";
 import { ProgressReporter } from "./progress.js";
+import type { UploadSlots } from "./upload-slots.js";
 import { runRestore } from "./restore/run-restore.js";
 
 export interface WorkerDependencies {
@@ -20,6 +21,7 @@ export interface WorkerDependencies {
   log: Logger;
   hostRoot: string;
   quiesceLedger: QuiesceLedger;
+  uploadSlots: UploadSlots;
   jobLockMs: number;
 }
 
@@ -46,6 +48,7 @@ export function startWorker(dependencies: WorkerDependencies): Worker {
         signal: signal ?? new AbortController().signal,
         hostRoot: dependencies.hostRoot,
         quiesceLedger: dependencies.quiesceLedger,
+        uploadSlots: dependencies.uploadSlots,
       };
       jobLog.info("job started");
       try {

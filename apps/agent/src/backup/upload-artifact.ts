@@ -40,6 +40,22 @@ export async function uploadArtifact(
   source: Readable,
 ): Promise<UploadedArtifact> {
   const key = context.keys.artifactKey(backupId, artifactId);
+  let release: () => Promise<void>;
+  try {
+    release = await context.uploadSlots.acquire(context.signal);
+  } catch (error) {
+    // Closing the unread source also removes the helper container behind it.
+    source.destroy();
+    throw error;
+  }
+  try {
+    return await streamInto(context, key, artifactId, kind, source);
+  } finally {
+    await release();
+  }
+}
+
+async function streamInto(context: JobContext, key: string, artifactId: string, kind: ArtifactKind, source: Readable): Promise<UploadedArtifact> {
   const digest = new DigestStream((bytes) => context.progress.bytes(artifactId, bytes));
   const tap = new FirstBlockTap();
   const log = context.log.child({ artifactId, key });
