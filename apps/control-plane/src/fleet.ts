@@ -19,6 +19,14 @@ import type { Redis } from "ioredis";
 import type { HostRegistry } from "./hosts.js";
 import { publicState } from "./queues.js";
 
+/** How long a run id stays claimed; longer than any fan-out takes, short enough that a crashed claimer does not block a retry for long. */
+const RUN_CLAIM_MS = 5 * 60_000;
+const RUN_CLAIM_WAIT_MS = 30_000;
+
+function runClaimKey(prefix: string, runId: string): string {
+  return `${prefix}:cargohold:run:${runId}:claim`;
+}
+
 export interface RunRequest {
   runId: string;
   scheduleId?: string;
@@ -65,11 +73,15 @@ export class FleetRuns {
     return this.#queue;
   }
 
-  /** Fans a run out to every targeted online host. Repeating a run id adds nothing, so a retried tick cannot start a second run. */
+  /**
+   * Fans a run out to every targeted online host. The run id is claimed
+   * atomically first, so two control planes, or a retried tick, starting the
+   * same run id add it once; the later caller gets the first one's run.
+   */
   async start(request: RunRequest): Promise<FleetRunPayload> {
-    const existing = await this.#queue.getJob(request.runId);
-    if (existing !== undefined) {
-      return existing.data as FleetRunPayload;
+    const claimed = await this.redis.set(runClaimKey(this.prefix, request.runId), "1", "PX", RUN_CLAIM_MS, "NX");
+    if (claimed !== "OK") {
+      return this.#awaitRun(request.runId);
     }
 
     const known = await this.hosts.list();
@@ -112,6 +124,19 @@ export class FleetRuns {
     });
     this.log.info({ runId: request.runId, hosts: online.length, skipped: skipped.length }, "fleet run started");
     return payload;
+  }
+
+  /** Waits for a run that another caller claimed to appear in the queue. */
+  async #awaitRun(runId: string): Promise<FleetRunPayload> {
+    const deadline = Date.now() + RUN_CLAIM_WAIT_MS;
+    while (Date.now() < deadline) {
+      const existing = await this.#queue.getJob(runId);
+      if (existing !== undefined) {
+        return existing.data as FleetRunPayload;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`fleet run ${runId} was claimed by another control plane but did not appear within ${RUN_CLAIM_WAIT_MS / 1000} s`);
   }
 
   async find(runId: string): Promise<RunView | undefined> {
@@ -171,12 +196,19 @@ export class FleetRuns {
    * waiting. A backup an agent has already started is left to its lock.
    */
   async skipOfflineHosts(): Promise<void> {
+    const online = new Set((await this.hosts.list()).filter((host) => host.status === "online").map((host) => host.hostId));
     for (const run of await this.#queue.getWaitingChildren()) {
-      const { unprocessed = [] } = await run.getDependencies({ unprocessed: { count: 10_000 } });
+      const unprocessed: string[] = [];
+      let cursor: number | undefined = 0;
+      do {
+        const page: Awaited<ReturnType<typeof run.getDependencies>> = await run.getDependencies({ unprocessed: { cursor, count: 1000 } });
+        unprocessed.push(...(page.unprocessed ?? []));
+        cursor = page.nextUnprocessedCursor || undefined;
+      } while (cursor !== undefined);
       for (const key of unprocessed) {
         const jobId = key.slice(key.lastIndexOf(":") + 1);
         const { hostId } = parseJobId(jobId);
-        if (await this.hosts.isOnline(hostId)) {
+        if (online.has(hostId)) {
           continue;
         }
         const hostQueue = new Queue(hostQueueName(hostId), { connection: this.redis, prefix: this.prefix });
