@@ -130,7 +130,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
   };
 }
 
-/** The Redis URL without its password, for messages. */
+/** Returns the Redis URL without its credentials, for messages. */
 export function redisLocation(url: string): string {
   try {
     const parsed = new URL(url);

@@ -39,7 +39,7 @@ return redis.call('ZADD', KEYS[1], 'XX', nowMs + tonumber(ARGV[1]), ARGV[2])
 
 /**
  * Upload slots shared by every agent of a deployment through one Redis
- * sorted set. A holder renews its lease while it uploads; the lease of an
+ * sorted set. A holder renews its lease while it uploads. The lease of an
  * agent that died runs out, so a crash never leaks a slot for longer than one lease.
  */
 export class RedisUploadSlots implements UploadSlots {

@@ -71,7 +71,7 @@ export function startWorker(dependencies: WorkerDependencies): Worker {
       prefix: dependencies.queuePrefix,
       concurrency: 1,
       autorun: true,
-      // A worker renews its lock every lockDuration / 2, so a long backup keeps it; a dead agent's job is found stalled within one more interval.
+      // A worker renews its lock every lockDuration / 2, so a long backup keeps it. A dead agent's job is found stalled within one more interval.
       lockDuration: dependencies.jobLockMs,
       stalledInterval: dependencies.jobLockMs,
     },

@@ -22,7 +22,7 @@ export interface AppDependencies {
   schedules: Schedules;
 }
 
-/** Longest time a request waits on Redis or the object store before it fails. */
+/** Maximum time a request waits on Redis or the object store before it fails. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
 const hostId = z.string().regex(HOST_ID_PATTERN, "expected a host id: 1 to 63 lowercase letters, digits and inner hyphens");
@@ -56,7 +56,7 @@ export function createApp(dependencies: AppDependencies): Hono {
   const app = new Hono();
   const redisUnavailable = () => (redis.status === "ready" ? undefined : `Redis at ${redisLocation(redis)} is unavailable (connection ${redis.status})`);
   app.onError(handleError(log, redisUnavailable));
-  // With Redis down, ioredis holds commands until it reconnects; a request gives up after this long.
+  // With Redis down, ioredis queues commands until it reconnects, so a request gives up after this long.
   app.use("/v1/*", async (_c, next) => {
     try {
       await withTimeout(next(), REQUEST_TIMEOUT_MS, "request");

@@ -9,8 +9,8 @@ import type { Schedules } from "./schedules.js";
 export const OFFLINE_SWEEP_MS = 5_000;
 
 /**
- * The control plane's worker on the fleet queue: it turns schedule ticks
- * into fleet runs and summarizes each run once its hosts are done. Any number
+ * Starts the control plane's worker on the fleet queue, which turns schedule
+ * ticks into fleet runs and summarizes each run once its hosts are done. Any number
  * of control planes can run it; BullMQ hands each job to one of them.
  */
 export function startFleetWorker(options: { redis: Redis; prefix: string; runs: FleetRuns; schedules: Schedules; log: Logger; sweepMs?: number }): { close(): Promise<void> } {

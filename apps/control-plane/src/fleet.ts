@@ -75,8 +75,8 @@ export class FleetRuns {
 
   /**
    * Fans a run out to every targeted online host. The run id is claimed
-   * atomically first, so two control planes, or a retried tick, starting the
-   * same run id add it once; the later caller gets the first one's run.
+   * atomically first. So when two control planes, or a retried tick, start
+   * the same run id, it is added once and the later caller gets that run.
    */
   async start(request: RunRequest): Promise<FleetRunPayload> {
     const claimed = await this.redis.set(runClaimKey(this.prefix, request.runId), "1", "PX", RUN_CLAIM_MS, "NX");

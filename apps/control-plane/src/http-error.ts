@@ -45,7 +45,7 @@ function truncate(text: string, length: number): string {
 
 /**
  * Turns every thrown error into a JSON body. While Redis is not connected,
- * unexpected errors come from it, so they answer 503 and name Redis.
+ * unexpected errors come from it, so they return 503 and name Redis.
  */
 export function handleError(log: Logger, redisUnavailable: () => string | undefined) {
   return (error: Error, c: Context) => {

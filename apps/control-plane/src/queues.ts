@@ -46,9 +46,9 @@ export class HostQueues {
   }
 
   /**
-   * Cancels a job: a queued one is removed at once; for a running one the
-   * agent that runs it is told through Redis pub/sub and aborts its uploads,
-   * resumes what it paused and writes no manifest.
+   * Cancels a job. A queued one is removed at once. For a running one, a
+   * message on Redis pub/sub reaches the agent that runs it, which aborts its
+   * uploads, resumes what it paused and writes no manifest.
    */
   async cancel(jobId: string): Promise<"cancelled" | "cancelling" | "finished" | undefined> {
     const { hostId } = parseJobId(jobId);
@@ -90,7 +90,7 @@ function view(job: Job, hostId: string, name: JobName, state: JobState | "unknow
     name,
     hostId,
     state: publicState(state),
-    // BullMQ reports 0 until the first update; null says plainly that there is none yet.
+    // BullMQ reports 0 until the first update, so null marks that there is none yet.
     progress: typeof job.progress === "object" ? job.progress : null,
     result: job.returnvalue ?? undefined,
     error: job.failedReason || undefined,

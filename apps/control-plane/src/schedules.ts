@@ -8,7 +8,7 @@ import { ApiError } from "./http-error.js";
 /**
  * Schedules, kept in Redis. Each one has a BullMQ job scheduler of the same
  * id on the fleet queue, which adds one tick job per cron time no matter how
- * many control planes run; a tick starts a fleet run.
+ * many control planes run. A tick starts a fleet run.
  */
 export class Schedules {
   constructor(

@@ -2,8 +2,8 @@ import { HOST_ID_PATTERN, backupOptionsSchema, retentionPolicySchema } from "@ca
 import { z } from "zod";
 
 /**
- * What agents and control planes share through Redis besides the job
- * queues: the host registry, fleet runs, schedules and cancellation requests.
+ * The Redis keys and records that agents and control planes share besides
+ * the job queues: the host registry, fleet runs, schedules and cancellation requests.
  * Every key starts with the BullMQ prefix, so one prefix is one deployment.
  */
 
@@ -49,7 +49,7 @@ export function hostStatus(record: HostRecord, now: number, offlineAfterMs = OFF
   return now - Date.parse(record.lastSeenAt) <= offlineAfterMs ? "online" : "offline";
 }
 
-/** Which hosts a fleet run or schedule covers. */
+/** The hosts a fleet run or schedule covers: all, by labels, or by id. */
 export const fleetTargetSchema = z.union([
   z.object({ all: z.literal(true) }).strict(),
   z.object({ labels: labelMap.refine((labels) => Object.keys(labels).length > 0, "name at least one label") }).strict(),

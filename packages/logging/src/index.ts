@@ -47,7 +47,7 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
 
 /**
  * Describes what went wrong with environment settings, with each variable's
- * value unless the variable holds a secret.
+ * value unless the variable contains a secret.
  */
 export function describeSettingsIssues(issues: { path: (string | number)[]; message: string }[], env: NodeJS.ProcessEnv): string {
   return issues
@@ -55,7 +55,10 @@ export function describeSettingsIssues(issues: { path: (string | number)[]; mess
       const name = String(issue.path[0] ?? "");
       const value = env[name];
       const secret = /SECRET|PASSWORD|TOKEN|KEY_ID/.test(name);
-      const shown = value === undefined ? "" : secret ? " (value hidden)" : ` (got ${JSON.stringify(value)})`;
+      let shown = "";
+      if (value !== undefined) {
+        shown = secret ? " (value hidden)" : ` (got ${JSON.stringify(value)})`;
+      }
       return `${issue.path.join(".")}${shown}: ${issue.message}`;
     })
     .join("; ");
