@@ -93,6 +93,7 @@ describe.skipIf(env === undefined)("faults: cancel, agent crash, Redis restart",
     }
     await engineA.removeContainers([names.big, names.small]);
     await engineB.removeContainers([names.big]);
+    await engineB.removeImages([BUSYBOX_IMAGE]);
     await engineA.removeVolumes([names.volume]);
     await deployment.tearDown();
     await redis.remove();

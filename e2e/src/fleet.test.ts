@@ -59,6 +59,8 @@ describe.skipIf(env === undefined)("fleet: hosts, runs, schedules and retention"
   afterAll(async () => {
     await engineA.removeContainers([containerName]);
     await engineA.removeVolumes([`fleet-data-${run}`]);
+    // Images built on B would collide with the ones other suites restore there from A.
+    await engineB.removeImages([BUSYBOX_IMAGE]);
     await deployment.tearDown();
   });
 

@@ -30,6 +30,8 @@ describe.skipIf(env === undefined)("image modes: export and commit", () => {
   }
 
   beforeAll(async () => {
+    // A busybox built on B has another id than A's, which the restore would rightly refuse to retag.
+    await engineB.removeImages([BUSYBOX_IMAGE]);
     await buildFixtureImages(env!.engineASocket, "busybox");
     await deployment.createBucket();
     controlPlane = deployment.controlPlane();
