@@ -25,7 +25,7 @@ describe("storeConfigFromEnv", () => {
     [{ S3_BUCKET: "backups", S3_ACCESS_KEY_ID: "only-one" }, /both S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY/],
     [{ S3_BUCKET: "backups", S3_ENDPOINT: "not a url" }, /S3_ENDPOINT/],
     [{ CARGOHOLD_STORE: "ftp" }, /CARGOHOLD_STORE/],
-    [{ CARGOHOLD_LOCAL_STORE_DIR: "relative" }, /CARGOHOLD_LOCAL_STORE_DIR: must be an absolute path/],
+    [{ CARGOHOLD_LOCAL_STORE_DIR: "relative" }, /CARGOHOLD_LOCAL_STORE_DIR \(got "relative"\): must be an absolute path/],
     [{ S3_BUCKET: "backups", S3_PART_SIZE_MIB: "1" }, /S3_PART_SIZE_MIB/],
     [{ S3_BUCKET: "backups", S3_CHECKSUM_MODE: "always" }, /S3_CHECKSUM_MODE/],
   ])("rejects %j", (env, message) => {
