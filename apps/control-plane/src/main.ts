@@ -1,10 +1,7 @@
 import { serve } from "@hono/node-server";
-import { createLogger } from "@cargohold/logging";
+import { createLogger, stopOnSignals } from "@cargohold/logging";
 import { controlPlaneConfigFromEnv } from "./config.js";
 import { createControlPlane } from "./runtime.js";
-
-/** A second signal, or a stop that takes longer than this, ends the process at once. */
-const FORCED_EXIT_MS = 30_000;
 
 async function main(): Promise<void> {
   const log = createLogger("cargohold-control-plane");
@@ -20,29 +17,10 @@ async function main(): Promise<void> {
     });
     controlPlane.startFleetWorker();
 
-    let stopping = false;
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      process.on(signal, () => {
-        if (stopping) {
-          process.exit(1);
-        }
-        stopping = true;
-        log.info({ signal }, "stopping control plane");
-        setTimeout(() => {
-          log.error("clean stop took too long; exiting");
-          process.exit(1);
-        }, FORCED_EXIT_MS).unref();
-        server.close(() => {
-          controlPlane.close().then(
-            () => process.exit(0),
-            (error: unknown) => {
-              log.error({ err: error }, "control plane stop failed");
-              process.exit(1);
-            },
-          );
-        });
-      });
-    }
+    stopOnSignals(log, async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await controlPlane.close();
+    });
   } catch (error) {
     log.fatal({ err: error }, "control plane failed to start");
     process.exit(1);

@@ -63,3 +63,32 @@ export function describeSettingsIssues(issues: { path: (string | number)[]; mess
     })
     .join("; ");
 }
+
+/**
+ * Stops a program cleanly on SIGINT or SIGTERM. A second signal, or a stop
+ * that takes longer than `forcedExitMs`, exits at once with status 1.
+ */
+export function stopOnSignals(log: Logger, stop: () => Promise<void>, forcedExitMs = 30_000): void {
+  let stopping = false;
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      if (stopping) {
+        log.warn({ signal }, "second signal: exiting without a clean stop");
+        process.exit(1);
+      }
+      stopping = true;
+      log.info({ signal }, "stopping");
+      setTimeout(() => {
+        log.error({ forcedExitMs }, "clean stop took too long; exiting");
+        process.exit(1);
+      }, forcedExitMs).unref();
+      stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log.error({ err: error }, "stop failed");
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
