@@ -189,4 +189,19 @@ describe.skipIf(env === undefined)("fleet: hosts, runs, schedules and retention"
     expect(ticks.size).toBe(runs.length);
     expect(runs.length).toBeLessThanOrEqual(Math.ceil(elapsedSeconds) + 1);
   });
+
+  it("keeps a schedule across a restart of every control plane", async () => {
+    const { body: schedule } = await api(controlPlane, "POST", "/v1/schedules", { cron: "* * * * * *", target: { hostIds: [`fleet-none-${run}`] } });
+    await waitFor("a first tick", async () => ((await deployment.runsOfSchedule(schedule.id as string)).length >= 1 ? true : undefined), 30_000);
+
+    await deployment.closeControlPlanes();
+    const before = (await deployment.runsOfSchedule(schedule.id as string)).length;
+    const restarted = deployment.controlPlane();
+    restarted.startFleetWorker({ sweepMs: 300 });
+    await waitFor("ticks after the restart", async () => ((await deployment.runsOfSchedule(schedule.id as string)).length >= before + 2 ? true : undefined), 30_000);
+    const listed = await api<{ schedules: { id: string }[] }>(restarted, "GET", "/v1/schedules");
+    await api(restarted, "DELETE", `/v1/schedules/${schedule.id}`);
+
+    expect(listed.body.schedules.map((entry) => entry.id)).toContain(schedule.id);
+  });
 });

@@ -86,6 +86,13 @@ export class Deployment {
     return agent;
   }
 
+  /** Stops every control plane of this deployment, as a restart of them all would. */
+  async closeControlPlanes(): Promise<void> {
+    for (const controlPlane of this.#controlPlanes.splice(0)) {
+      await controlPlane.close();
+    }
+  }
+
   /** Lists the fleet runs a schedule started, read from the fleet queue. */
   async runsOfSchedule(scheduleId: string): Promise<{ id: string; state: string }[]> {
     const queue = new Queue(FLEET_QUEUE, { connection: { url: this.env.redisUrl }, prefix: this.queuePrefix });

@@ -9,7 +9,7 @@ import type { JobContext } from "../job-context.js";
  * backup always stays. Each deletion removes the manifest first, so a backup
  * stops being listed before its archives go.
  */
-export async function pruneBackups(context: JobContext, policy: RetentionPolicy, timeZone: string): Promise<string[]> {
+export async function pruneBackups(context: Pick<JobContext, "hostId" | "store" | "keys" | "log" | "signal">, policy: RetentionPolicy, timeZone: string): Promise<string[]> {
   const { store, keys, log } = context;
   const candidates: { backupId: string; time: Date; complete: boolean }[] = [];
   for await (const folder of store.listFolders(keys.backupsPrefix(context.hostId), { signal: context.signal })) {
