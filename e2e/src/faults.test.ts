@@ -1,5 +1,7 @@
 import { ListMultipartUploadsCommand } from "@aws-sdk/client-s3";
 import type { ControlPlane } from "@cargohold/control-plane";
+import { cancelRequestKey } from "@cargohold/job-catalog";
+import { Redis } from "ioredis";
 import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUSYBOX_IMAGE, TestEngine, buildFixtureImages } from "./engine.js";
@@ -126,6 +128,23 @@ describe.skipIf(env === undefined)("faults: cancel, agent crash, Redis restart",
     expect(await pendingUploads()).toBe(0);
     const finished = await api<{ error: { code: string } }>(controlPlane, "DELETE", `/v1/jobs/${body.jobId}`);
     expect(finished.status).toBe(409);
+  });
+
+  it("cancels through the stored request when pub/sub is missed", async () => {
+    const hostId = `cancel-stored-${run}`;
+    await deployment.startAgent(hostId, env!.engineASocket);
+    const { body } = await api(controlPlane, "POST", "/v1/backups", { hostId, containers: [names.big], consistency: "none" });
+    await waitForBytes(body.jobId as string, 16 * 1024 * 1024);
+
+    // Only the stored request, as if the agent's subscriber was reconnecting when the message went out.
+    const client = new Redis(redis.url);
+    await client.set(cancelRequestKey(deployment.queuePrefix, body.jobId as string), "1", "EX", 60);
+    await client.quit();
+    const job = await waitForJobEnd(controlPlane, body.jobId as string, 60_000);
+
+    expect(job.state).toBe("failed");
+    expect(job.error).toMatch(/^cancelled/);
+    expect(await pendingUploads()).toBe(0);
   });
 
   it("recovers from kill -9 of an agent mid-backup", async () => {

@@ -1,4 +1,4 @@
-import { type BackupPayload, hostQueueName, isJobName, jobCatalog, type JobProgress, type RestorePayload } from "@cargohold/job-catalog";
+import { type BackupPayload, cancelRequestKey, hostQueueName, isJobName, jobCatalog, type JobProgress, type RestorePayload } from "@cargohold/job-catalog";
 import type { ObjectStore } from "@cargohold/object-store";
 import { KeyScheme } from "@cargohold/storage-layout";
 import { type Job, UnrecoverableError, Worker } from "bullmq";
@@ -11,6 +11,9 @@ import { type JobContext, PermanentJobError } from "./job-context.js";
 import { ProgressReporter } from "./progress.js";
 import type { UploadSlots } from "./upload-slots.js";
 import { runRestore } from "./restore/run-restore.js";
+
+/** How often a running job checks Redis for a cancellation request. */
+const CANCEL_POLL_MS = 2000;
 
 export interface WorkerDependencies {
   hostId: string;
@@ -51,6 +54,17 @@ export function startWorker(dependencies: WorkerDependencies): Worker {
         uploadSlots: dependencies.uploadSlots,
       };
       jobLog.info("job started");
+      // Pub/sub messages are lost while a connection reconnects, so the job also polls for a stored request.
+      const cancelPoll = setInterval(() => {
+        dependencies.connection.exists(cancelRequestKey(dependencies.queuePrefix, job.id ?? "")).then(
+          (found) => {
+            if (found === 1 && job.id !== undefined) {
+              worker.cancelJob(job.id, "cancel requested through the API");
+            }
+          },
+          () => undefined,
+        );
+      }, CANCEL_POLL_MS);
       try {
         const result = await processJob(context, job);
         jobLog.info("job completed");
@@ -64,6 +78,8 @@ export function startWorker(dependencies: WorkerDependencies): Worker {
           throw new UnrecoverableError(error.message);
         }
         throw error;
+      } finally {
+        clearInterval(cancelPoll);
       }
     },
     {

@@ -1,4 +1,4 @@
-import { cancelChannel, hostQueueName, jobCatalog, type JobName, type JobPayload, parseJobId } from "@cargohold/job-catalog";
+import { CANCEL_REQUEST_TTL_SECONDS, cancelChannel, cancelRequestKey, hostQueueName, jobCatalog, type JobName, type JobPayload, parseJobId } from "@cargohold/job-catalog";
 import { type Job, type JobState, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 
@@ -61,6 +61,7 @@ export class HostQueues {
       return "finished";
     }
     if (state === "active") {
+      await this.connection.set(cancelRequestKey(this.prefix, jobId), "1", "EX", CANCEL_REQUEST_TTL_SECONDS);
       await this.connection.publish(cancelChannel(this.prefix), jobId);
       return "cancelling";
     }

@@ -40,6 +40,14 @@ export function cancelChannel(prefix: string): string {
   return `${prefix}:cargohold:cancel`;
 }
 
+/** Marks a running job as cancelled, for an agent that missed the pub/sub message while reconnecting. */
+export function cancelRequestKey(prefix: string, jobId: string): string {
+  return `${prefix}:cargohold:cancel:${jobId}`;
+}
+
+/** How long a cancellation request stays in Redis; a job that outlives it was already told through pub/sub or polling. */
+export const CANCEL_REQUEST_TTL_SECONDS = 24 * 3600;
+
 /** Hosts found offline after a run fanned out, recorded by whichever control plane noticed. */
 export function runSkippedKey(prefix: string, runId: string): string {
   return `${prefix}:cargohold:run:${runId}:skipped`;
