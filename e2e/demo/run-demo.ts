@@ -65,7 +65,7 @@ async function call(method: string, route: string, body?: unknown): Promise<Reco
 async function waitForJob(jobId: string): Promise<Record<string, any>> {
   const job = await waitFor(`job ${jobId}`, async () => {
     const body = await call("GET", `/v1/jobs/${jobId}`);
-    return body.state === "completed" || body.state === "failed" ? body : undefined;
+    return body.state === "completed" || body.state === "failed" || body.state === "cancelled" ? body : undefined;
   }, 600_000, 500);
   if (job.state !== "completed") {
     throw new Error(`job ${jobId} failed: ${job.error}`);

@@ -121,7 +121,7 @@ describe.skipIf(env === undefined)("faults: cancel, agent crash, Redis restart",
     const job = await waitForJobEnd(controlPlane, body.jobId as string, 60_000);
 
     expect(cancel.status).toBe(202);
-    expect(job.state).toBe("failed");
+    expect(job.state).toBe("cancelled");
     expect(job.error).toMatch(/^cancelled/);
     expect(await isPaused(names.big)).toBe(false);
     expect((await api(controlPlane, "GET", `/v1/backups/${body.backupId}`)).status).toBe(404);
@@ -142,7 +142,7 @@ describe.skipIf(env === undefined)("faults: cancel, agent crash, Redis restart",
     await client.quit();
     const job = await waitForJobEnd(controlPlane, body.jobId as string, 60_000);
 
-    expect(job.state).toBe("failed");
+    expect(job.state).toBe("cancelled");
     expect(job.error).toMatch(/^cancelled/);
     expect(await pendingUploads()).toBe(0);
   });

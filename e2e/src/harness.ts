@@ -171,7 +171,7 @@ export async function waitForJobEnd(controlPlane: ControlPlane, jobId: string, t
       if (status !== 200) {
         throw new Error(`GET /v1/jobs/${jobId} returned ${status}: ${JSON.stringify(body)}`);
       }
-      return body.state === "completed" || body.state === "failed" ? body : undefined;
+      return body.state === "completed" || body.state === "failed" || body.state === "cancelled" ? body : undefined;
     },
     timeoutMs,
     250,

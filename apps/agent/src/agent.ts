@@ -111,7 +111,7 @@ export async function startAgent(config: AgentConfig, log: Logger): Promise<Agen
     store,
     address,
     async stop() {
-      heartbeat.stop();
+      await withTimeout(heartbeat.stop(), HEALTH_TIMEOUT_MS, "final heartbeat").catch(() => undefined);
       subscriber.disconnect();
       // close() waits for the running job, so a backup is not cut off half-way; with Redis down it could wait forever.
       await withTimeout(worker.close(), STOP_TIMEOUT_MS, "waiting for the running job").catch((error: Error) => {

@@ -19,10 +19,11 @@ export interface HeartbeatOptions {
  * engine version and container and volume counts. The control plane reads
  * the records to list hosts and to skip offline ones in fleet runs.
  */
-export function startHeartbeat(options: HeartbeatOptions): { beat(): Promise<void>; stop(): void } {
+export function startHeartbeat(options: HeartbeatOptions): { beat(): Promise<void>; stop(): Promise<void> } {
   const startedAt = new Date().toISOString();
   const warn = repeatLimitedWarning(options.log, "heartbeat failed; retrying on the next interval");
 
+  let stoppedAt: string | undefined;
   const beat = async () => {
     const [engine, containers, volumes] = await Promise.all([options.docker.engineInfo(), options.docker.listContainers(), options.docker.listVolumes()]);
     const record: HostRecord = {
@@ -34,6 +35,7 @@ export function startHeartbeat(options: HeartbeatOptions): { beat(): Promise<voi
       labels: options.labels,
       startedAt,
       lastSeenAt: new Date().toISOString(),
+      stoppedAt,
     };
     await options.redis.hset(hostsKey(options.queuePrefix), options.hostId, JSON.stringify(record));
   };
@@ -42,5 +44,13 @@ export function startHeartbeat(options: HeartbeatOptions): { beat(): Promise<voi
     beat().catch(warn);
   }, options.intervalMs);
   timer.unref();
-  return { beat, stop: () => clearInterval(timer) };
+  return {
+    beat,
+    /** Stops the heartbeat and marks the host as stopped, so it shows offline at once. */
+    async stop() {
+      clearInterval(timer);
+      stoppedAt = new Date().toISOString();
+      await beat().catch(warn);
+    },
+  };
 }

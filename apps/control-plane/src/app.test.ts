@@ -141,6 +141,56 @@ describe.skipIf(!redisUrl)("control plane API", () => {
     expect(missing.status).toBe(404);
   });
 
+  it("shows the host status of a queued job", async () => {
+    const { body: created } = await request("POST", "/v1/backups", { hostId: "web-unknown" });
+
+    const { body } = await request("GET", `/v1/jobs/${created.jobId}`);
+
+    expect(body.host).toEqual({ hostId: "web-unknown", status: "unknown" });
+  });
+
+  it.each([
+    [{ target: { all: true }, timezone: "Mars/Olympus" }, /timezone \(got "Mars\/Olympus"\): unknown time zone/],
+    [{ target: { everything: true } }, /target \(got \{"everything":true\}\): expected \{"all": true\}/],
+  ])("rejects run request %j", async (payload, message) => {
+    const { status, body } = await request("POST", "/v1/runs", payload);
+
+    expect(status).toBe(400);
+    expect(body.error.message).toMatch(message);
+  });
+
+  it("drops a schedule's retention with null", async () => {
+    const { body: created } = await request("POST", "/v1/schedules", { cron: "0 3 * * *", target: { all: true }, retention: { keepLast: 3 } });
+
+    const { status, body } = await request("PATCH", `/v1/schedules/${created.id}`, { retention: null });
+    await request("DELETE", `/v1/schedules/${created.id}`);
+
+    expect(status).toBe(200);
+    expect(body.retention).toBeUndefined();
+    expect(body.cron).toBe("0 3 * * *");
+  });
+
+  it("rejects a schedule in an unknown time zone", async () => {
+    const { status, body } = await request("POST", "/v1/schedules", { cron: "0 3 * * *", timezone: "Mars/Olympus", target: { all: true } });
+
+    expect(status).toBe(400);
+    expect(body.error.message).toMatch(/timezone \(got "Mars\/Olympus"\): unknown time zone/);
+  });
+
+  it("answers 404 when forgetting an unknown host", async () => {
+    expect((await request("DELETE", "/v1/hosts/never-seen")).status).toBe(404);
+  });
+
+  it("lists runs newest first", async () => {
+    const first = await request("POST", "/v1/runs", { target: { hostIds: ["nobody-1"] } });
+    const second = await request("POST", "/v1/runs", { target: { hostIds: ["nobody-2"] } });
+
+    const { body } = await request("GET", "/v1/runs");
+
+    const ids = body.runs.map((run: { id: string }) => run.id);
+    expect(ids.indexOf(second.body.runId)).toBeLessThan(ids.indexOf(first.body.runId));
+  });
+
   it("enqueues a restore of an existing backup", async () => {
     const backupId = newBackupId("db-02");
     await store.put(new KeyScheme().manifestKey(backupId), Buffer.from(serializeManifest(sampleManifest(backupId))));

@@ -52,7 +52,7 @@ const restoreRequestSchema = z
 
 /** Creates the control plane's HTTP API, which validates requests, enqueues jobs and reads the catalog while agents do the work. */
 export function createApp(dependencies: AppDependencies): Hono {
-  const { queues, catalog, redis, log } = dependencies;
+  const { queues, catalog, redis, log, hosts } = dependencies;
   const app = new Hono();
   const redisUnavailable = () => (redis.status === "ready" ? undefined : `Redis at ${redisLocation(redis)} is unavailable (connection ${redis.status})`);
   app.onError(handleError(log, redisUnavailable));
@@ -129,7 +129,11 @@ export function createApp(dependencies: AppDependencies): Hono {
       throw error;
     }
     if (job === undefined) {
-      throw new ApiError(404, "job_not_found", `job ${jobId} not found: it never existed or was removed after its retention period`);
+      throw new ApiError(404, "job_not_found", `job ${jobId} not found: it never existed, was cancelled while queued, or was removed after its retention period`);
+    }
+    if (job.state === "queued") {
+      // A job waits until its host's agent takes it; the registry says whether one is there.
+      return c.json({ ...job, host: { hostId: job.hostId, status: await hosts.statusOf(job.hostId) } });
     }
     return c.json(job);
   });

@@ -30,9 +30,16 @@ export function startFleetWorker(options: { redis: Redis; prefix: string; runs: 
           log.warn({ scheduleId }, "tick of a deleted schedule ignored");
           return { skipped: "schedule deleted" };
         }
+        // A slow run would otherwise pile up ticks, each pausing the same containers again.
+        const previous = await options.redis.hget(lastRunKey(options.prefix), scheduleId);
+        if (previous !== null && (await runs.isRunning(previous))) {
+          log.warn({ scheduleId, runId: previous }, "tick skipped: the schedule's previous run is still going");
+          return { skipped: `previous run ${previous} is still going` };
+        }
         // The tick's job id is unique per cron time, so the run id is too: a retried tick finds its run instead of starting another.
         const runId = `run-${(job.id ?? "").replace(/[^a-zA-Z0-9-]/g, "-")}`;
         const payload = await runs.start({ runId, scheduleId, target: schedule.target, backup: schedule.backup, retention: schedule.retention, timezone: schedule.timezone });
+        await options.redis.hset(lastRunKey(options.prefix), scheduleId, payload.runId);
         return { runId: payload.runId };
       }
       throw new Error(`unknown fleet job ${JSON.stringify(job.name)}: upgrade this control plane`);
@@ -54,4 +61,8 @@ export function startFleetWorker(options: { redis: Redis; prefix: string; runs: 
       await worker.disconnect();
     },
   };
+}
+
+function lastRunKey(prefix: string): string {
+  return `${prefix}:cargohold:schedule-last-run`;
 }

@@ -15,9 +15,9 @@ import {
 import type { Logger } from "@cargohold/logging";
 import { newBackupId, type RetentionPolicy } from "@cargohold/storage-layout";
 import { FlowProducer, type Job, Queue } from "bullmq";
+import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { HostRegistry } from "./hosts.js";
-import { publicState } from "./queues.js";
 
 /** How long a run id stays claimed; longer than any fan-out takes, short enough that a crashed claimer does not block a retry for long. */
 const RUN_CLAIM_MS = 5 * 60_000;
@@ -39,7 +39,7 @@ export interface RunRequest {
 export interface RunView {
   id: string;
   scheduleId: string | undefined;
-  state: "running" | "completed" | "failed" | "queued";
+  state: "running" | "completed" | "failed";
   createdAt: string;
   target: FleetTarget;
   hosts: string[];
@@ -95,6 +95,7 @@ export class FleetRuns {
       }
     }
     const online = targeted.filter((host) => host.status === "online").map((host) => host.hostId);
+    const series = seriesOf(request);
     const jobs = online.map((hostId) => {
       const backupId = newBackupId(hostId);
       return { hostId, backupId, jobId: jobIdFor("backup", backupId) };
@@ -118,7 +119,7 @@ export class FleetRuns {
       children: jobs.map(({ hostId, backupId, jobId }) => ({
         name: "backup",
         queueName: hostQueueName(hostId),
-        data: jobCatalog.backup.payload.parse({ ...request.backup, backupId, hostId, retention: request.retention, timezone: request.timezone, runId: request.runId }),
+        data: jobCatalog.backup.payload.parse({ ...request.backup, backupId, hostId, retention: request.retention, timezone: request.timezone, runId: request.runId, series }),
         opts: { ...jobCatalog.backup.options, jobId, ignoreDependencyOnFailure: true },
       })),
     });
@@ -139,6 +140,31 @@ export class FleetRuns {
     throw new Error(`fleet run ${runId} was claimed by another control plane but did not appear within ${RUN_CLAIM_WAIT_MS / 1000} s`);
   }
 
+  async isRunning(runId: string): Promise<boolean> {
+    const job = await this.#queue.getJob(runId);
+    return job !== undefined && (await job.getState()) === "waiting-children";
+  }
+
+  /** Lists the newest runs first, at most `limit`. */
+  async list(limit = 100): Promise<{ id: string; scheduleId?: string; state: RunView["state"]; createdAt: string; hosts: number; status?: string }[]> {
+    const jobs = await this.#queue.getJobs(["waiting-children", "waiting", "active", "completed", "failed"], 0, -1);
+    const runs = jobs.filter((job) => job.name === "fleet-run").sort((a, b) => b.timestamp - a.timestamp).slice(0, limit);
+    return Promise.all(
+      runs.map(async (job) => {
+        const payload = job.data as FleetRunPayload;
+        const state = await job.getState();
+        return {
+          id: job.id ?? "",
+          scheduleId: payload.scheduleId,
+          state: state === "completed" || state === "failed" ? state : "running",
+          createdAt: new Date(job.timestamp).toISOString(),
+          hosts: payload.hosts.length + payload.skipped.length,
+          status: (job.returnvalue as FleetRunResult | null)?.status,
+        };
+      }),
+    );
+  }
+
   async find(runId: string): Promise<RunView | undefined> {
     const job = await this.#queue.getJob(runId);
     if (job === undefined || job.name !== "fleet-run") {
@@ -147,11 +173,12 @@ export class FleetRuns {
     const payload = job.data as FleetRunPayload;
     const state = await job.getState();
     const counts = state === "waiting-children" ? await job.getDependenciesCount({ processed: false, ignored: false, unprocessed: true }) : undefined;
-    const publicRunState = state === "waiting-children" ? "running" : publicState(state);
+    // A run is running from fan-out until its parent job has summarized the hosts.
+    const runState: RunView["state"] = state === "completed" || state === "failed" ? state : "running";
     return {
       id: runId,
       scheduleId: payload.scheduleId,
-      state: publicRunState === "queued" ? "running" : publicRunState,
+      state: runState,
       createdAt: new Date(job.timestamp).toISOString(),
       target: payload.target,
       hosts: payload.hosts,
@@ -236,4 +263,23 @@ export class FleetRuns {
     const members = await this.redis.smembers(runSkippedKey(this.prefix, runId));
     return members.map((member) => JSON.parse(member) as { hostId: string; reason: string });
   }
+}
+
+/**
+ * Names the series a run's backups belong to: the schedule, or for an
+ * unscheduled run the selection of containers and volumes, so a retention
+ * policy prunes only backups made the same way.
+ */
+export function seriesOf(request: Pick<RunRequest, "scheduleId" | "backup">): string {
+  if (request.scheduleId !== undefined) {
+    return `schedule-${request.scheduleId}`;
+  }
+  const { containers, containerLabels, volumes, volumeLabels } = request.backup;
+  const selection = JSON.stringify({
+    containers: containers ? [...containers].sort() : null,
+    containerLabels: containerLabels ? Object.entries(containerLabels).sort() : null,
+    volumes: volumes ? [...volumes].sort() : null,
+    volumeLabels: volumeLabels ? Object.entries(volumeLabels).sort() : null,
+  });
+  return `selection-${createHash("sha256").update(selection).digest("hex").slice(0, 16)}`;
 }

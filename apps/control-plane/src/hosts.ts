@@ -30,6 +30,17 @@ export class HostRegistry {
     return hosts.sort((a, b) => a.hostId.localeCompare(b.hostId));
   }
 
+  async statusOf(hostId: string): Promise<"online" | "offline" | "unknown"> {
+    const text = await this.redis.hget(hostsKey(this.prefix), hostId);
+    const parsed = hostRecordSchema.safeParse(safeJson(text ?? "null"));
+    return parsed.success ? hostStatus(parsed.data, Date.now(), this.offlineAfterMs) : "unknown";
+  }
+
+  /** Forgets a host, such as a decommissioned one; a live agent registers again with its next heartbeat. */
+  async remove(hostId: string): Promise<boolean> {
+    return (await this.redis.hdel(hostsKey(this.prefix), hostId)) > 0;
+  }
+
   async isOnline(hostId: string): Promise<boolean> {
     const text = await this.redis.hget(hostsKey(this.prefix), hostId);
     const parsed = hostRecordSchema.safeParse(safeJson(text ?? "null"));

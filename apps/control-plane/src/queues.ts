@@ -2,7 +2,10 @@ import { CANCEL_REQUEST_TTL_SECONDS, cancelChannel, cancelRequestKey, hostQueueN
 import { type Job, type JobState, Queue } from "bullmq";
 import type { Redis } from "ioredis";
 
-export type PublicJobState = "queued" | "running" | "completed" | "failed";
+export type PublicJobState = "queued" | "running" | "completed" | "failed" | "cancelled";
+
+/** The start of a failure reason that the agent writes for a job cancelled through the API. */
+const CANCELLED_REASON = "cancelled:";
 
 export interface JobView {
   id: string;
@@ -35,7 +38,7 @@ export class HostQueues {
     await this.#queue(hostId).add(name, data, { ...definition.options, jobId });
   }
 
-  /** Returns the job, or undefined when no job has this id (it may also have been removed after its retention). */
+  /** Returns the job, or undefined when no job has this id (it may have been cancelled while queued, or removed after its retention). */
   async find(jobId: string): Promise<JobView | undefined> {
     const { hostId, name } = parseJobId(jobId);
     const job = await this.#queue(hostId).getJob(jobId);
@@ -90,7 +93,7 @@ function view(job: Job, hostId: string, name: JobName, state: JobState | "unknow
     id: job.id ?? "",
     name,
     hostId,
-    state: publicState(state),
+    state: state === "failed" && job.failedReason?.startsWith(CANCELLED_REASON) ? "cancelled" : publicState(state),
     // BullMQ reports 0 until the first update, so null marks that there is none yet.
     progress: typeof job.progress === "object" ? job.progress : null,
     result: job.returnvalue ?? undefined,

@@ -1,5 +1,6 @@
 import { assertHostId, backupOptionsSchema, HOST_ID_PATTERN, InvalidIdError, retentionPolicySchema } from "@cargohold/storage-layout";
 import { z } from "zod";
+import { timeZoneSchema } from "./fleet.js";
 
 /**
  * Every job Cargohold runs, with its payload schema and queue options, in one
@@ -31,7 +32,9 @@ export const backupPayloadSchema = z.object({
   /** Applied to this host's backups after this one succeeds. */
   retention: retentionPolicySchema.optional(),
   /** IANA time zone of the retention buckets, such as "Europe/Berlin". */
-  timezone: z.string().optional(),
+  timezone: timeZoneSchema.optional(),
+  /** The series the backup belongs to; retention prunes within it only. */
+  series: z.string().optional(),
   /** The fleet run this backup belongs to, if any. */
   runId: z.string().optional(),
   ...backupOptionsSchema.shape,
@@ -71,6 +74,8 @@ export interface BackupResult {
   totalBytes: number;
   /** Backups that the retention policy deleted after this one. */
   pruned: string[];
+  /** Why retention failed after the backup completed, if it did. */
+  pruneError?: string;
 }
 
 export interface RestoreResult {

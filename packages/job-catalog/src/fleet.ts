@@ -14,6 +14,19 @@ export const OFFLINE_AFTER_MS = 30_000;
 /** The queue of fleet runs and schedule ticks, processed by control planes. */
 export const FLEET_QUEUE = "fleet";
 
+/** An IANA time zone name that this runtime knows, such as "Europe/Berlin". */
+export const timeZoneSchema = z.string().refine(
+  (zone) => {
+    try {
+      new Intl.DateTimeFormat("en-US", { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'unknown time zone: use an IANA name such as "Europe/Berlin" or "UTC"' },
+);
+
 const labelMap = z.record(z.string().min(1).max(128), z.string().max(256));
 
 export const hostRecordSchema = z.object({
@@ -25,6 +38,8 @@ export const hostRecordSchema = z.object({
   labels: labelMap,
   startedAt: z.string().datetime(),
   lastSeenAt: z.string().datetime(),
+  /** Set by an agent that stopped cleanly, so its host shows offline at once. */
+  stoppedAt: z.string().datetime().optional(),
 });
 export type HostRecord = z.infer<typeof hostRecordSchema>;
 
@@ -54,15 +69,21 @@ export function runSkippedKey(prefix: string, runId: string): string {
 }
 
 export function hostStatus(record: HostRecord, now: number, offlineAfterMs = OFFLINE_AFTER_MS): "online" | "offline" {
+  if (record.stoppedAt !== undefined) {
+    return "offline";
+  }
   return now - Date.parse(record.lastSeenAt) <= offlineAfterMs ? "online" : "offline";
 }
 
 /** The hosts a fleet run or schedule covers: all, by labels, or by id. */
-export const fleetTargetSchema = z.union([
-  z.object({ all: z.literal(true) }).strict(),
-  z.object({ labels: labelMap.refine((labels) => Object.keys(labels).length > 0, "name at least one label") }).strict(),
-  z.object({ hostIds: z.array(z.string().regex(HOST_ID_PATTERN)).min(1) }).strict(),
-]);
+export const fleetTargetSchema = z.union(
+  [
+    z.object({ all: z.literal(true) }).strict(),
+    z.object({ labels: labelMap.refine((labels) => Object.keys(labels).length > 0, "name at least one label") }).strict(),
+    z.object({ hostIds: z.array(z.string().regex(HOST_ID_PATTERN)).min(1) }).strict(),
+  ],
+  { errorMap: () => ({ message: 'expected {"all": true}, {"labels": {"name": "value"}} or {"hostIds": ["web-01"]}' }) },
+);
 export type FleetTarget = z.infer<typeof fleetTargetSchema>;
 
 export function matchesTarget(target: FleetTarget, host: Pick<HostRecord, "hostId" | "labels">): boolean {
@@ -129,7 +150,7 @@ export const scheduleInputSchema = z
     /** Cron expression with five fields (minute first) or six (seconds first), as cron-parser reads it. */
     cron: z.string().min(1).max(256),
     /** IANA time zone name for the cron expression and the retention buckets. */
-    timezone: z.string().default("UTC"),
+    timezone: timeZoneSchema.default("UTC"),
     target: fleetTargetSchema,
     backup: fleetBackupOptionsSchema.default({}),
     retention: retentionPolicySchema.optional(),

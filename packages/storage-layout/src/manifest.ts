@@ -152,6 +152,11 @@ export const manifestSchema = z.object({
     architecture: z.string(),
   }),
   options: backupOptionsSchema,
+  /**
+   * The series this backup belongs to, such as a schedule; retention prunes
+   * only within one series. Absent for backups made outside any series.
+   */
+  series: z.string().optional(),
   containers: z.array(containerRecordSchema),
   volumes: z.array(volumeRecordSchema),
   binds: z.array(bindRecordSchema),
@@ -204,6 +209,7 @@ export interface BackupSummary {
   startedAt: string;
   completedAt: string;
   status: Manifest["status"];
+  series: string | undefined;
   problemCount: number;
   containers: string[];
   volumes: string[];
@@ -217,6 +223,7 @@ export function summarizeManifest(manifest: Manifest): BackupSummary {
     startedAt: manifest.startedAt,
     completedAt: manifest.completedAt,
     status: manifest.status,
+    series: manifest.series,
     problemCount: manifest.problems.length,
     containers: manifest.containers.map((container) => container.name),
     volumes: manifest.volumes.map((volume) => volume.name),

@@ -8,9 +8,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { pruneBackups } from "./prune.js";
 
 const HOST = "web-01";
+const SERIES = "schedule-schedule-0a1b2c3d4e";
 const keys = new KeyScheme();
 
-function manifest(backupId: string, startedAt: Date, status: Manifest["status"]): Manifest {
+function manifest(backupId: string, startedAt: Date, status: Manifest["status"], series: string | undefined): Manifest {
   return {
     format: MANIFEST_FORMAT,
     schemaVersion: 1,
@@ -23,6 +24,7 @@ function manifest(backupId: string, startedAt: Date, status: Manifest["status"])
     problems: status === "partial" ? [{ subject: "volume data", message: "read failed" }] : [],
     engine: { version: "20.10.24", apiVersion: "1.41", os: "linux", architecture: "amd64" },
     options: { imageMode: "save", commit: false, consistency: "pause" },
+    series,
     containers: [],
     volumes: [],
     binds: [],
@@ -37,12 +39,13 @@ describe("pruneBackups", () => {
   let store: LocalDirectoryStore;
   const context = () => ({ hostId: HOST, store, keys, log: createLogger("test", "silent"), signal: new AbortController().signal });
 
-  async function addBackup(daysAgo: number, status: Manifest["status"] | "unfinished"): Promise<string> {
+  /** `series` null makes a backup outside any series, as a manual one is. */
+  async function addBackup(daysAgo: number, status: Manifest["status"] | "unfinished", series: string | null = SERIES): Promise<string> {
     const at = new Date(Date.UTC(2026, 11, 4) - daysAgo * 86_400_000);
     const backupId = newBackupId(HOST, at);
     await store.put(keys.artifactKey(backupId, "volume-001"), Buffer.from("archive"));
     if (status !== "unfinished") {
-      await store.put(keys.manifestKey(backupId), Buffer.from(serializeManifest(manifest(backupId, at, status))));
+      await store.put(keys.manifestKey(backupId), Buffer.from(serializeManifest(manifest(backupId, at, status, series ?? undefined))));
     }
     return backupId;
   }
@@ -61,7 +64,7 @@ describe("pruneBackups", () => {
     const middle = await addBackup(2, "complete");
     const newest = await addBackup(1, "complete");
 
-    const pruned = await pruneBackups(context(), { keepLast: 2 }, "UTC");
+    const pruned = await pruneBackups(context(), SERIES, { keepLast: 2 }, "UTC");
 
     expect(pruned).toEqual([old]);
     expect(await store.head(keys.manifestKey(old))).toBeUndefined();
@@ -70,12 +73,25 @@ describe("pruneBackups", () => {
     expect(await store.head(keys.manifestKey(newest))).toBeDefined();
   });
 
+  it("never prunes another series or a manual backup", async () => {
+    const manual = await addBackup(4, "complete", null);
+    const otherSchedule = await addBackup(3, "complete", "schedule-other");
+    await addBackup(2, "complete");
+    await addBackup(1, "complete");
+
+    const pruned = await pruneBackups(context(), SERIES, { keepLast: 1 }, "UTC");
+
+    expect(pruned).toHaveLength(1);
+    expect(await store.head(keys.manifestKey(manual))).toBeDefined();
+    expect(await store.head(keys.manifestKey(otherSchedule))).toBeDefined();
+  });
+
   it("never touches a backup still being written", async () => {
     const unfinished = await addBackup(5, "unfinished");
     await addBackup(2, "complete");
     await addBackup(1, "complete");
 
-    await pruneBackups(context(), { keepLast: 1 }, "UTC");
+    await pruneBackups(context(), SERIES, { keepLast: 1 }, "UTC");
 
     expect(await store.head(keys.artifactKey(unfinished, "volume-001"))).toBeDefined();
   });
@@ -85,7 +101,7 @@ describe("pruneBackups", () => {
     await addBackup(2, "partial");
     const newestPartial = await addBackup(1, "partial");
 
-    const pruned = await pruneBackups(context(), { keepLast: 1 }, "UTC");
+    const pruned = await pruneBackups(context(), SERIES, { keepLast: 1 }, "UTC");
 
     expect(await store.head(keys.manifestKey(complete))).toBeDefined();
     expect(await store.head(keys.manifestKey(newestPartial))).toBeDefined();

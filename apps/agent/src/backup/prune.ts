@@ -3,13 +3,19 @@ import { applyRetention, parseManifest, type RetentionPolicy } from "@cargohold/
 import type { JobContext } from "../job-context.js";
 
 /**
- * Deletes this host's backups that fall outside `policy`, after a backup
- * succeeded. Only backups with a manifest are candidates, so a backup still
+ * Deletes this host's backups of one series that fall outside `policy`,
+ * after a backup of that series succeeded. Backups of other series, such as
+ * manual ones or another schedule's, are never candidates. Only backups with a manifest are candidates, so a backup still
  * being written (no manifest yet) is never touched, and the newest complete
  * backup always stays. Each deletion removes the manifest first, so a backup
  * stops being listed before its archives go.
  */
-export async function pruneBackups(context: Pick<JobContext, "hostId" | "store" | "keys" | "log" | "signal">, policy: RetentionPolicy, timeZone: string): Promise<string[]> {
+export async function pruneBackups(
+  context: Pick<JobContext, "hostId" | "store" | "keys" | "log" | "signal">,
+  series: string,
+  policy: RetentionPolicy,
+  timeZone: string,
+): Promise<string[]> {
   const { store, keys, log } = context;
   const candidates: { backupId: string; time: Date; complete: boolean }[] = [];
   for await (const folder of store.listFolders(keys.backupsPrefix(context.hostId), { signal: context.signal })) {
@@ -20,7 +26,9 @@ export async function pruneBackups(context: Pick<JobContext, "hostId" | "store" 
     try {
       const key = keys.manifestKey(backupId);
       const manifest = parseManifest((await readAll(await store.get(key, { signal: context.signal }))).toString("utf8"), key);
-      candidates.push({ backupId, time: new Date(manifest.startedAt), complete: manifest.status === "complete" });
+      if (manifest.series === series) {
+        candidates.push({ backupId, time: new Date(manifest.startedAt), complete: manifest.status === "complete" });
+      }
     } catch (error) {
       if (!(error instanceof ObjectNotFoundError)) {
         throw error;

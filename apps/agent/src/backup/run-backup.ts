@@ -148,6 +148,7 @@ export async function runBackup(context: JobContext, payload: BackupPayload): Pr
     problems,
     engine,
     options: { imageMode: payload.imageMode, commit: payload.commit, consistency: payload.consistency },
+    series: payload.series,
     containers,
     volumes,
     binds,
@@ -164,13 +165,24 @@ export async function runBackup(context: JobContext, payload: BackupPayload): Pr
     throw new PartialBackupError(backupId, problems);
   }
 
+  // The backup is complete whatever retention does next, so a failed prune is reported, not raised.
   let pruned: string[] = [];
-  if (payload.retention !== undefined) {
+  let pruneError: string | undefined;
+  if (payload.retention !== undefined && payload.series !== undefined) {
     progress.phase("prune");
-    pruned = await pruneBackups(context, payload.retention, payload.timezone ?? "UTC");
+    try {
+      pruned = await pruneBackups(context, payload.series, payload.retention, payload.timezone ?? "UTC");
+    } catch (error) {
+      if (context.signal.aborted) {
+        throw error;
+      }
+      pruneError = (error as Error).message;
+      context.log.error({ err: error, series: payload.series }, "retention failed after a complete backup; older backups were kept");
+    }
   }
   return {
     pruned,
+    pruneError,
     backupId,
     manifestKey,
     status: manifest.status,

@@ -1,4 +1,4 @@
-import { fleetBackupOptionsSchema, fleetTargetSchema, scheduleInputSchema, SCHEDULE_ID_PATTERN } from "@cargohold/job-catalog";
+import { fleetBackupOptionsSchema, fleetTargetSchema, scheduleInputSchema, SCHEDULE_ID_PATTERN, timeZoneSchema } from "@cargohold/job-catalog";
 import { formatStamp, retentionPolicySchema } from "@cargohold/storage-layout";
 import type { Hono } from "hono";
 import { randomBytes } from "node:crypto";
@@ -13,7 +13,7 @@ const runRequestSchema = z
     target: fleetTargetSchema,
     backup: fleetBackupOptionsSchema.default({}),
     retention: retentionPolicySchema.optional(),
-    timezone: z.string().default("UTC"),
+    timezone: timeZoneSchema.default("UTC"),
   })
   .strict();
 
@@ -22,6 +22,16 @@ export function addFleetRoutes(app: Hono, dependencies: { hosts: HostRegistry; r
   const { hosts, runs, schedules } = dependencies;
 
   app.get("/v1/hosts", async (c) => c.json({ hosts: await hosts.list() }));
+
+  app.delete("/v1/hosts/:id", async (c) => {
+    const hostId = c.req.param("id");
+    if (!(await hosts.remove(hostId))) {
+      throw new ApiError(404, "host_not_found", `host ${hostId} not found: list hosts with GET /v1/hosts`);
+    }
+    return c.json({ deleted: hostId });
+  });
+
+  app.get("/v1/runs", async (c) => c.json({ runs: await runs.list() }));
 
   app.post("/v1/runs", async (c) => {
     const body = await readJson(c);
@@ -74,7 +84,14 @@ export function addFleetRoutes(app: Hono, dependencies: { hosts: HostRegistry; r
       throw new ApiError(400, "invalid_request", "invalid schedule change: send a JSON object with the fields to change");
     }
     const { id: _id, createdAt: _createdAt, updatedAt: _updatedAt, ...current } = existing;
-    const parsed = scheduleInputSchema.safeParse({ ...current, ...changes });
+    const merged: Record<string, unknown> = { ...current, ...changes };
+    // null drops an optional field, such as the retention policy.
+    for (const [field, value] of Object.entries(changes)) {
+      if (value === null) {
+        delete merged[field];
+      }
+    }
+    const parsed = scheduleInputSchema.safeParse(merged);
     if (!parsed.success) {
       throw invalidRequest("schedule change", parsed.error, changes);
     }
