@@ -132,7 +132,7 @@ export function createApp(dependencies: AppDependencies): Hono {
       throw new ApiError(404, "job_not_found", `job ${jobId} not found: it never existed, was cancelled while queued, or was removed after its retention period`);
     }
     if (job.state === "queued") {
-      // A job waits until its host's agent takes it; the registry says whether one is there.
+      // A job waits until its host's agent takes it, so the registry status shows whether one is there.
       return c.json({ ...job, host: { hostId: job.hostId, status: await hosts.statusOf(job.hostId) } });
     }
     return c.json(job);

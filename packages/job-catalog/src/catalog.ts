@@ -74,7 +74,7 @@ export interface BackupResult {
   totalBytes: number;
   /** Backups that the retention policy deleted after this one. */
   pruned: string[];
-  /** Why retention failed after the backup completed, if it did. */
+  /** The error of a retention run that failed after the backup completed. */
   pruneError?: string;
 }
 

@@ -14,7 +14,7 @@ export const OFFLINE_AFTER_MS = 30_000;
 /** The queue of fleet runs and schedule ticks, processed by control planes. */
 export const FLEET_QUEUE = "fleet";
 
-/** An IANA time zone name that this runtime knows, such as "Europe/Berlin". */
+/** An IANA time zone name that this runtime's Intl data includes, such as "Europe/Berlin". */
 export const timeZoneSchema = z.string().refine(
   (zone) => {
     try {
@@ -60,7 +60,7 @@ export function cancelRequestKey(prefix: string, jobId: string): string {
   return `${prefix}:cargohold:cancel:${jobId}`;
 }
 
-/** How long a cancellation request stays in Redis; a job that outlives it was already told through pub/sub or polling. */
+/** Lifetime of a cancellation request in Redis; a running job sees it within seconds through pub/sub or polling. */
 export const CANCEL_REQUEST_TTL_SECONDS = 24 * 3600;
 
 /** Hosts found offline after a run fanned out, recorded by whichever control plane noticed. */
