@@ -1,5 +1,6 @@
 import { LocalDirectoryStore } from "@cargohold/object-store";
-import { KeyScheme, MANIFEST_FORMAT, type Manifest, newBackupId, serializeManifest } from "@cargohold/storage-layout";
+import { KeyScheme, newBackupId, serializeManifest } from "@cargohold/storage-layout";
+import { exampleManifest } from "@cargohold/storage-layout/testing";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { randomBytes } from "node:crypto";
@@ -128,7 +129,7 @@ describe.skipIf(!redisUrl)("control plane API", () => {
     const keys = new KeyScheme();
     const complete = newBackupId("db-01");
     const unfinished = newBackupId("db-01");
-    await store.put(keys.manifestKey(complete), Buffer.from(serializeManifest(sampleManifest(complete))));
+    await store.put(keys.manifestKey(complete), Buffer.from(serializeManifest(exampleManifest(complete))));
     await store.put(keys.artifactKey(unfinished, "volume-001"), Buffer.from("partial upload"));
 
     const { status, body } = await request("GET", "/v1/backups?hostId=db-01");
@@ -193,7 +194,7 @@ describe.skipIf(!redisUrl)("control plane API", () => {
 
   it("enqueues a restore of an existing backup", async () => {
     const backupId = newBackupId("db-02");
-    await store.put(new KeyScheme().manifestKey(backupId), Buffer.from(serializeManifest(sampleManifest(backupId))));
+    await store.put(new KeyScheme().manifestKey(backupId), Buffer.from(serializeManifest(exampleManifest(backupId))));
 
     const { status, body } = await request("POST", "/v1/restores", { backupId, targetHostId: "fresh-vm" });
 
@@ -202,29 +203,6 @@ describe.skipIf(!redisUrl)("control plane API", () => {
     expect((await request("GET", `/v1/jobs/${body.jobId}`)).body.state).toBe("queued");
   });
 });
-
-function sampleManifest(backupId: string): Manifest {
-  const now = new Date().toISOString();
-  return {
-    format: MANIFEST_FORMAT,
-    schemaVersion: 1,
-    backupId,
-    hostId: backupId.split(".")[0]!,
-    jobId: `${backupId.split(".")[0]}.backup.x`,
-    startedAt: now,
-    completedAt: now,
-    status: "complete",
-    problems: [],
-    engine: { version: "20.10.24", apiVersion: "1.41", os: "linux", architecture: "amd64" },
-    options: { imageMode: "save", commit: false, consistency: "pause" },
-    containers: [],
-    volumes: [],
-    binds: [],
-    images: [],
-    networks: [],
-    artifacts: [],
-  };
-}
 
 describe.skipIf(!redisUrl)("control plane with Redis down", () => {
   it("answers 503 naming Redis", async () => {

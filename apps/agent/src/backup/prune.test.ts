@@ -1,6 +1,7 @@
 import { LocalDirectoryStore } from "@cargohold/object-store";
 import { createLogger } from "@cargohold/logging";
-import { KeyScheme, MANIFEST_FORMAT, type Manifest, newBackupId, serializeManifest } from "@cargohold/storage-layout";
+import { KeyScheme, type Manifest, newBackupId, serializeManifest } from "@cargohold/storage-layout";
+import { exampleManifest } from "@cargohold/storage-layout/testing";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -10,29 +11,6 @@ import { pruneBackups } from "./prune.js";
 const HOST = "web-01";
 const SERIES = "schedule-schedule-0a1b2c3d4e";
 const keys = new KeyScheme();
-
-function manifest(backupId: string, startedAt: Date, status: Manifest["status"], series: string | undefined): Manifest {
-  return {
-    format: MANIFEST_FORMAT,
-    schemaVersion: 1,
-    backupId,
-    hostId: HOST,
-    jobId: `${HOST}.backup.x`,
-    startedAt: startedAt.toISOString(),
-    completedAt: startedAt.toISOString(),
-    status,
-    problems: status === "partial" ? [{ subject: "volume data", message: "read failed" }] : [],
-    engine: { version: "20.10.24", apiVersion: "1.41", os: "linux", architecture: "amd64" },
-    options: { imageMode: "save", commit: false, consistency: "pause" },
-    series,
-    containers: [],
-    volumes: [],
-    binds: [],
-    images: [],
-    networks: [],
-    artifacts: [],
-  };
-}
 
 describe("pruneBackups", () => {
   let root: string;
@@ -45,7 +23,11 @@ describe("pruneBackups", () => {
     const backupId = newBackupId(HOST, at);
     await store.put(keys.artifactKey(backupId, "volume-001"), Buffer.from("archive"));
     if (status !== "unfinished") {
-      await store.put(keys.manifestKey(backupId), Buffer.from(serializeManifest(manifest(backupId, at, status, series ?? undefined))));
+      await store.put(keys.manifestKey(backupId), Buffer.from(serializeManifest(exampleManifest(backupId, {
+          status,
+          series: series ?? undefined,
+          problems: status === "partial" ? [{ subject: "volume data", message: "read failed" }] : [],
+        }))));
     }
     return backupId;
   }
