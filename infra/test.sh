@@ -42,6 +42,7 @@ bash infra/fixtures/build-images.sh "$CARGOHOLD_ENGINE_A_SOCKET" >/dev/null
 
 npx turbo run typecheck --output-logs=errors-only
 status=0
-npx turbo run test --concurrency=1 || status=$?
+# --continue runs every workspace's tests even after one fails, so the summary covers them all.
+npx turbo run test --concurrency=1 --continue || status=$?
 node infra/summarize-tests.mjs || status=1
 exit "$status"

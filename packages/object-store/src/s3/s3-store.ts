@@ -39,6 +39,9 @@ export interface S3StoreConfig {
 }
 
 export const DEFAULT_PART_SIZE_BYTES = 16 * 1024 * 1024;
+
+/** Wait before the second look for a multipart upload that an aborted lib-storage upload created late. */
+const LATE_UPLOAD_WAIT_MS = 500;
 export const DEFAULT_QUEUE_SIZE = 4;
 
 /** Status codes after which the same request cannot succeed. */
@@ -76,8 +79,8 @@ export class S3ObjectStore implements ObjectStore {
     const onAbort = () => abortController.abort(options.signal?.reason);
     options.signal?.addEventListener("abort", onAbort, { once: true });
 
-    // The SDK reads the body through this pass-through; an error in the source
-    // aborts the upload, which makes lib-storage abort the multipart upload too.
+    // The SDK reads the body through this pass-through. An error in the source
+    // fails the SDK's read, and lib-storage then aborts the multipart upload it created.
     let size = 0;
     let sourceError: unknown;
     const passThrough = new PassThrough();
@@ -88,7 +91,6 @@ export class S3ObjectStore implements ObjectStore {
     source.once("error", (error) => {
       sourceError = error;
       passThrough.destroy(error);
-      abortController.abort(error);
     });
     source.pipe(passThrough);
 
@@ -114,6 +116,9 @@ export class S3ObjectStore implements ObjectStore {
     } catch (error) {
       source.unpipe(passThrough);
       source.destroy();
+      // After an abort, lib-storage may still be creating the multipart upload, so look twice.
+      await this.#abortPendingUploads(fullKey);
+      await new Promise((resolve) => setTimeout(resolve, LATE_UPLOAD_WAIT_MS));
       await this.#abortPendingUploads(fullKey);
       const cause = sourceError ?? error;
       const reason = sourceError ? `reading the source failed: ${(sourceError as Error).message}` : describe(error);
