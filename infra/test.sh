@@ -41,6 +41,7 @@ export TESTCONTAINERS_RYUK_DISABLED=true TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK
 bash infra/fixtures/build-images.sh "$CARGOHOLD_ENGINE_A_SOCKET" >/dev/null
 
 npx turbo run typecheck --output-logs=errors-only
+npx tsc -p bench
 status=0
 # --continue runs every workspace's tests even after one fails, so the summary covers them all.
 npx turbo run test --concurrency=1 --continue || status=$?
