@@ -11,7 +11,7 @@ interface RunBody {
   id: string;
   state: string;
   scheduleId?: string;
-  result?: { status: string; hosts: { hostId: string; state: string; error?: string; backupId?: string }[] };
+  result?: { status: string; reason?: string; hosts: { hostId: string; state: string; error?: string; backupId?: string }[] };
 }
 
 describe.skipIf(env === undefined)("fleet: hosts, runs, schedules and retention", () => {
@@ -119,6 +119,24 @@ describe.skipIf(env === undefined)("fleet: hosts, runs, schedules and retention"
     expect(outcomes[hosts.three]?.state).toBe("failed");
     expect(outcomes[hosts.three]?.error).toContain(`"${containerName}" not found`);
     expect(outcomes[ghost]).toMatchObject({ state: "skipped", error: "no agent has registered this host" });
+  });
+
+  it("fails a host whose selection matches nothing", async () => {
+    const { body } = await api(controlPlane, "POST", "/v1/runs", { target: { hostIds: [hosts.one] }, backup: { containerLabels: { "org.cargohold.nothing": run } } });
+
+    const finished = await waitForRun(body.runId as string);
+
+    expect(finished.result?.status).toBe("failed");
+    expect(finished.result?.hosts[0]?.error).toContain("matched no container or volume");
+  });
+
+  it("explains a run whose target matched no host", async () => {
+    const { body } = await api(controlPlane, "POST", "/v1/runs", { target: { labels: { env: `nowhere-${run}` } } });
+
+    const finished = await waitForRun(body.runId as string);
+
+    expect(finished.result?.status).toBe("failed");
+    expect(finished.result?.reason).toContain("no registered host matched the target");
   });
 
   it("skips an offline host without hanging", async () => {

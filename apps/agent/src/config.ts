@@ -29,7 +29,7 @@ export interface AgentConfig {
 }
 
 const envSchema = z.object({
-  CARGOHOLD_HOST_ID: z.string({ required_error: "is missing: set it to this host's id, such as web-01" }),
+  CARGOHOLD_HOST_ID: z.string({ required_error: "missing, so set it to this host's id, such as web-01" }),
   CARGOHOLD_DOCKER_SOCKET: z.string().optional(),
   DOCKER_HOST: z.string().optional(),
   REDIS_URL: z.string().url().default("redis://127.0.0.1:6379"),
@@ -51,7 +51,7 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv): AgentConfig {
   }
   const settings = parsed.data;
   return {
-    hostId: assertHostId(settings.CARGOHOLD_HOST_ID),
+    hostId: hostIdSetting(settings.CARGOHOLD_HOST_ID),
     dockerSocket: dockerSocketOf(settings.CARGOHOLD_DOCKER_SOCKET, settings.DOCKER_HOST),
     redisUrl: settings.REDIS_URL,
     queuePrefix: settings.CARGOHOLD_QUEUE_PREFIX,
@@ -68,7 +68,8 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv): AgentConfig {
 
 function dockerSocketOf(socket: string | undefined, dockerHost: string | undefined): string {
   if (socket) {
-    return socket;
+    // The unix:// form that `docker -H` and infra/services/dockerd.sh print works too.
+    return socket.replace(/^unix:\/\//, "");
   }
   if (dockerHost === undefined) {
     return "/var/run/docker.sock";
@@ -104,4 +105,12 @@ export function parseLabels(value: string): Record<string, string> {
     labels[pair.slice(0, equals)] = pair.slice(equals + 1);
   }
   return labels;
+}
+
+function hostIdSetting(value: string): string {
+  try {
+    return assertHostId(value);
+  } catch (error) {
+    throw new Error(`invalid CARGOHOLD_HOST_ID: ${(error as Error).message}`, { cause: error });
+  }
 }

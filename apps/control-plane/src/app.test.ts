@@ -171,6 +171,28 @@ describe.skipIf(!redisUrl)("control plane API", () => {
     expect(body.cron).toBe("0 3 * * *");
   });
 
+  it("merges backup options on PATCH", async () => {
+    const { body: created } = await request("POST", "/v1/schedules", { cron: "0 3 * * *", target: { all: true }, backup: { containers: ["db"], consistency: "stop" } });
+
+    const { body } = await request("PATCH", `/v1/schedules/${created.id}`, { backup: { containerLabels: { backup: "yes" } } });
+    await request("DELETE", `/v1/schedules/${created.id}`);
+
+    expect(body.backup).toMatchObject({ containers: ["db"], consistency: "stop", containerLabels: { backup: "yes" } });
+  });
+
+  it("reports the host status when enqueueing", async () => {
+    const { body } = await request("POST", "/v1/backups", { hostId: "web-typo" });
+
+    expect(body.host).toEqual({ hostId: "web-typo", status: "unknown" });
+  });
+
+  it("explains a run that matched no host", async () => {
+    const { body } = await request("POST", "/v1/runs", { target: { labels: { env: "nowhere" } } });
+
+    expect(body.hosts).toEqual([]);
+    expect(body.skipped).toEqual([]);
+  });
+
   it("rejects a schedule in an unknown time zone", async () => {
     const { status, body } = await request("POST", "/v1/schedules", { cron: "0 3 * * *", timezone: "Mars/Olympus", target: { all: true } });
 

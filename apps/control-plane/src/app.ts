@@ -93,7 +93,8 @@ export function createApp(dependencies: AppDependencies): Hono {
     await queues.enqueue("backup", request.hostId, jobId, { ...request, backupId });
     log.info({ jobId, backupId, hostId: request.hostId }, "backup enqueued");
 
-    return c.json({ jobId, backupId, hostId: request.hostId, links: { job: `/v1/jobs/${jobId}`, backup: `/v1/backups/${backupId}` } }, 202);
+    const host = { hostId: request.hostId, status: await hosts.statusOf(request.hostId) };
+    return c.json({ jobId, backupId, hostId: request.hostId, host, links: { job: `/v1/jobs/${jobId}`, backup: `/v1/backups/${backupId}` } }, 202);
   });
 
   app.post("/v1/restores", async (c) => {
@@ -114,7 +115,8 @@ export function createApp(dependencies: AppDependencies): Hono {
     await queues.enqueue("restore", request.targetHostId, jobId, { ...request, restoreId });
     log.info({ jobId, backupId: request.backupId, targetHostId: request.targetHostId }, "restore enqueued");
 
-    return c.json({ jobId, restoreId, backupId: request.backupId, targetHostId: request.targetHostId, links: { job: `/v1/jobs/${jobId}` } }, 202);
+    const host = { hostId: request.targetHostId, status: await hosts.statusOf(request.targetHostId) };
+    return c.json({ jobId, restoreId, backupId: request.backupId, targetHostId: request.targetHostId, host, links: { job: `/v1/jobs/${jobId}` } }, 202);
   });
 
   app.get("/v1/jobs/:id", async (c) => {

@@ -29,6 +29,10 @@ export function controlPlaneConfigFromEnv(env: NodeJS.ProcessEnv): ControlPlaneC
   }
   const settings = parsed.data;
   const colon = settings.CARGOHOLD_LISTEN.lastIndexOf(":");
+  const port = Number(settings.CARGOHOLD_LISTEN.slice(colon + 1));
+  if (port > 65535) {
+    throw new Error(`invalid control plane settings: CARGOHOLD_LISTEN (got ${JSON.stringify(settings.CARGOHOLD_LISTEN)}): the port must be 0 to 65535`);
+  }
   return {
     redisUrl: settings.REDIS_URL,
     queuePrefix: settings.CARGOHOLD_QUEUE_PREFIX,

@@ -214,6 +214,9 @@ export class FleetRuns {
     } else if (completed > 0) {
       status = "partially_failed";
     }
+    if (outcomes.length === 0) {
+      return { runId: payload.runId, status, hosts: outcomes, reason: `no registered host matched the target ${JSON.stringify(payload.target)}; check GET /v1/hosts` };
+    }
     return { runId: payload.runId, status, hosts: outcomes };
   }
 

@@ -70,6 +70,6 @@ export async function readJson(c: Context): Promise<unknown> {
   try {
     return await c.req.json();
   } catch (error) {
-    throw new ApiError(400, "invalid_json", `request body is not valid JSON: ${(error as Error).message}; send Content-Type: application/json`);
+    throw new ApiError(400, "invalid_json", `request body is not valid JSON: ${(error as Error).message}; check the body's syntax and send it with Content-Type: application/json`);
   }
 }

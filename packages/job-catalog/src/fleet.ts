@@ -138,6 +138,8 @@ export interface FleetRunResult {
   /** "partially_failed" when some hosts failed or were skipped and at least one completed. */
   status: "completed" | "partially_failed" | "failed";
   hosts: FleetHostOutcome[];
+  /** Set when the run failed without any host to report, such as a target that matched none. */
+  reason?: string;
 }
 
 /** The data of a schedule's tick job: the schedule is read from Redis when the tick runs, so an edit applies to the next tick. */

@@ -87,6 +87,10 @@ export async function discoverScope(docker: DockerPort, hostId: string, selectio
   if (unknownVolumes.length > 0) {
     throw new PermanentJobError(`volume ${unknownVolumes.map((name) => JSON.stringify(name)).join(", ")} not found on host ${hostId}: check the names with docker volume ls on that host`);
   }
+  if (containers.length === 0 && volumes.size === 0) {
+    // An empty backup would count as complete and let retention prune the real ones.
+    throw new PermanentJobError(`the selection ${JSON.stringify(selection)} matched no container or volume on host ${hostId}: check the names and labels with docker ps -a and docker volume ls`);
+  }
   return { containers, volumes, bindSources: [...bindSources].sort(), networks: [...networks].sort() };
 }
 

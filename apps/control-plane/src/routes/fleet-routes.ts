@@ -84,12 +84,11 @@ export function addFleetRoutes(app: Hono, dependencies: { hosts: HostRegistry; r
       throw new ApiError(400, "invalid_request", "invalid schedule change: send a JSON object with the fields to change");
     }
     const { id: _id, createdAt: _createdAt, updatedAt: _updatedAt, ...current } = existing;
-    const merged: Record<string, unknown> = { ...current, ...changes };
-    // null drops an optional field, such as the retention policy.
-    for (const [field, value] of Object.entries(changes)) {
-      if (value === null) {
-        delete merged[field];
-      }
+    // Backup options merge field by field, like the schedule itself; a target or retention policy is replaced whole.
+    const backupChanges = (changes as Record<string, unknown>).backup;
+    const merged = mergeChanges(current, changes as Record<string, unknown>);
+    if (backupChanges !== null && typeof backupChanges === "object" && !Array.isArray(backupChanges)) {
+      merged.backup = mergeChanges(current.backup, backupChanges as Record<string, unknown>);
     }
     const parsed = scheduleInputSchema.safeParse(merged);
     if (!parsed.success) {
@@ -112,4 +111,15 @@ function scheduleIdParam(id: string): string {
     throw new ApiError(400, "invalid_schedule_id", `invalid schedule id ${JSON.stringify(id)}: ids look like schedule-0a1b2c3d4e`);
   }
   return id;
+}
+
+/** Applies a PATCH body: fields replace, and null drops an optional field such as the retention policy. */
+function mergeChanges(current: object, changes: Record<string, unknown>): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...current, ...changes };
+  for (const [field, value] of Object.entries(changes)) {
+    if (value === null) {
+      delete merged[field];
+    }
+  }
+  return merged;
 }
