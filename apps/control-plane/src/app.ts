@@ -1,5 +1,5 @@
 import { jobIdFor } from "@cargohold/job-catalog";
-import { backupOptionsSchema, HOST_ID_PATTERN, InvalidIdError, newBackupId, newRestoreId, parseBackupId } from "@cargohold/storage-layout";
+import { backupOptionsSchema, HOST_ID_PATTERN, newBackupId, newRestoreId } from "@cargohold/storage-layout";
 import { Hono } from "hono";
 import type { Redis } from "ioredis";
 import { type Logger, withTimeout } from "@cargohold/logging";
@@ -104,8 +104,6 @@ export function createApp(dependencies: AppDependencies): Hono {
       throw invalidRequest("restore request", parsed.error, body);
     }
     const request = parsed.data;
-    parseBackupIdOrThrow(request.backupId);
-
     const manifest = await catalog.get(request.backupId);
     if (manifest === undefined) {
       throw new ApiError(404, "backup_not_found", `backup ${request.backupId} not found or not complete: list backups with GET /v1/backups`);
@@ -121,15 +119,7 @@ export function createApp(dependencies: AppDependencies): Hono {
 
   app.get("/v1/jobs/:id", async (c) => {
     const jobId = c.req.param("id");
-    let job;
-    try {
-      job = await queues.find(jobId);
-    } catch (error) {
-      if (error instanceof InvalidIdError) {
-        throw new ApiError(400, "invalid_job_id", error.message);
-      }
-      throw error;
-    }
+    const job = await queues.find(jobId);
     if (job === undefined) {
       throw new ApiError(404, "job_not_found", `job ${jobId} not found: it never existed, was cancelled while queued, or was removed after its retention period`);
     }
@@ -142,15 +132,7 @@ export function createApp(dependencies: AppDependencies): Hono {
 
   app.delete("/v1/jobs/:id", async (c) => {
     const jobId = c.req.param("id");
-    let outcome;
-    try {
-      outcome = await queues.cancel(jobId);
-    } catch (error) {
-      if (error instanceof InvalidIdError) {
-        throw new ApiError(400, "invalid_job_id", error.message);
-      }
-      throw error;
-    }
+    const outcome = await queues.cancel(jobId);
     if (outcome === undefined) {
       throw new ApiError(404, "job_not_found", `job ${jobId} not found: it never existed or was removed after its retention period`);
     }
@@ -171,7 +153,6 @@ export function createApp(dependencies: AppDependencies): Hono {
 
   app.get("/v1/backups/:id", async (c) => {
     const backupId = c.req.param("id");
-    parseBackupIdOrThrow(backupId);
     const manifest = await catalog.get(backupId);
     if (manifest === undefined) {
       throw new ApiError(404, "backup_not_found", `backup ${backupId} not found or not complete: list backups with GET /v1/backups`);
@@ -181,17 +162,6 @@ export function createApp(dependencies: AppDependencies): Hono {
 
   addFleetRoutes(app, dependencies);
   return app;
-}
-
-function parseBackupIdOrThrow(backupId: string): void {
-  try {
-    parseBackupId(backupId);
-  } catch (error) {
-    if (error instanceof InvalidIdError) {
-      throw new ApiError(400, "invalid_backup_id", error.message);
-    }
-    throw error;
-  }
 }
 
 function redisLocation(redis: Redis): string {

@@ -40,12 +40,6 @@ export class HostRegistry {
   async remove(hostId: string): Promise<boolean> {
     return (await this.redis.hdel(hostsKey(this.prefix), hostId)) > 0;
   }
-
-  async isOnline(hostId: string): Promise<boolean> {
-    const text = await this.redis.hget(hostsKey(this.prefix), hostId);
-    const parsed = hostRecordSchema.safeParse(safeJson(text ?? "null"));
-    return parsed.success && hostStatus(parsed.data, Date.now(), this.offlineAfterMs) === "online";
-  }
 }
 
 function safeJson(text: string): unknown {

@@ -1,3 +1,4 @@
+import { InvalidIdError } from "@cargohold/storage-layout";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -51,6 +52,10 @@ export function handleError(log: Logger, redisUnavailable: () => string | undefi
   return (error: Error, c: Context) => {
     if (error instanceof ApiError) {
       return c.json({ error: { code: error.code, message: error.message } }, error.status);
+    }
+    // A malformed backup, job or host id in a path or body, found wherever it was parsed.
+    if (error instanceof InvalidIdError) {
+      return c.json({ error: { code: "invalid_id", message: error.message } }, 400);
     }
     if (error instanceof HTTPException) {
       return c.json({ error: { code: "http_error", message: error.message } }, error.status);

@@ -60,7 +60,7 @@ export function cancelRequestKey(prefix: string, jobId: string): string {
   return `${prefix}:cargohold:cancel:${jobId}`;
 }
 
-/** Lifetime of a cancellation request in Redis; a running job sees it within seconds through pub/sub or polling. */
+/** Lifetime of a cancellation request in Redis. A running job receives it within seconds through pub/sub or polling. */
 export const CANCEL_REQUEST_TTL_SECONDS = 24 * 3600;
 
 /** Hosts found offline after a run fanned out, recorded by whichever control plane noticed. */

@@ -216,11 +216,7 @@ async function archiveVolumes(
       artifacts.push(artifact);
       records.push({ name, anonymous, driver: details.driver, driverOptions: details.options, labels: details.labels, root, artifactId });
     } catch (error) {
-      if (!isReadFailure(error, context.signal)) {
-        throw error;
-      }
-      context.log.error({ err: error, volume: name }, "volume could not be read; the backup will be partial");
-      problems.push({ subject: `volume ${name}`, message: (error as Error).message });
+      recordReadFailure(context, error, `volume ${name}`, problems);
     }
   }
   return records;
@@ -242,20 +238,21 @@ async function archiveBinds(context: JobContext, backupId: string, sources: stri
       artifacts.push(artifact);
       records.push({ source, type, artifactId });
     } catch (error) {
-      if (!isReadFailure(error, context.signal)) {
-        throw error;
-      }
-      context.log.error({ err: error, bind: source }, "bind mount could not be read; the backup will be partial");
-      problems.push({ subject: `bind ${source}`, message: (error as Error).message });
+      recordReadFailure(context, error, `bind ${source}`, problems);
     }
   }
   return records;
 }
 
 /**
- * Failures confined to one volume or path: the backup goes on and is marked
- * partial. Store and cancellation errors stop the whole backup instead.
+ * Records a failure confined to one volume or path, so the backup goes on and
+ * is marked partial. Store and cancellation errors stop the whole backup, so
+ * they are raised again.
  */
-function isReadFailure(error: unknown, signal: AbortSignal): boolean {
-  return !(error instanceof ObjectStoreError) && !signal.aborted;
+function recordReadFailure(context: JobContext, error: unknown, subject: string, problems: Problem[]): void {
+  if (error instanceof ObjectStoreError || context.signal.aborted) {
+    throw error;
+  }
+  context.log.error({ err: error, subject }, `${subject} could not be read; the backup will be partial`);
+  problems.push({ subject, message: (error as Error).message });
 }

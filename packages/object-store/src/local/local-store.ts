@@ -92,7 +92,7 @@ export class LocalDirectoryStore implements ObjectStore {
     const keys: ObjectInfo[] = [];
     await this.#walk("", keys, options.signal);
     // Code-unit order, as S3 lists keys; localeCompare would differ.
-    keys.sort((a, b) => (a.key === b.key ? 0 : a.key < b.key ? -1 : 1));
+    keys.sort((a, b) => compareCodeUnits(a.key, b.key));
     for (const info of keys) {
       if (info.key.startsWith(prefix)) {
         yield info;
@@ -185,4 +185,11 @@ export class LocalDirectoryStore implements ObjectStore {
 function isNotFound(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return code === "ENOENT" || code === "ENOTDIR";
+}
+
+function compareCodeUnits(a: string, b: string): number {
+  if (a === b) {
+    return 0;
+  }
+  return a < b ? -1 : 1;
 }

@@ -14,7 +14,7 @@ import { ObjectNotFoundError, ObjectStoreError, assertValidKey } from "../errors
 import type { GetOptions, ObjectInfo, ObjectStore, PutOptions, PutResult, RequestOptions } from "../object-store.js";
 
 /**
- * How the SDK adds checksums. AWS SDK v3 (since 3.729) sends CRC checksums on
+ * The SDK's checksum behaviour. AWS SDK v3 (since 3.729) sends CRC checksums on
  * every upload by default, with aws-chunked framing for streams. Many
  * S3-compatible servers reject that or store the framing as content.
  * "when_required" sends checksums only where the S3 API demands one, which
