@@ -41,11 +41,18 @@ export class HostQueues {
   /** Returns the job, or undefined when no job has this id (it may have been cancelled while queued, or removed after its retention). */
   async find(jobId: string): Promise<JobView | undefined> {
     const { hostId, name } = parseJobId(jobId);
-    const job = await this.#queue(hostId).getJob(jobId);
+    const queue = this.#queue(hostId);
+    const job = await queue.getJob(jobId);
     if (job === undefined || job.name !== name) {
       return undefined;
     }
-    return view(job, hostId, name, await job.getState());
+    const state = await job.getState();
+    if (state !== "completed" && state !== "failed") {
+      return view(job, hostId, name, state);
+    }
+    // The job may have ended between reading its data and its state; read the data again so the result or error is there.
+    const ended = await queue.getJob(jobId);
+    return ended === undefined ? undefined : view(ended, hostId, name, state);
   }
 
   /**
