@@ -166,12 +166,16 @@ export class FleetRuns {
   }
 
   async find(runId: string): Promise<RunView | undefined> {
-    const job = await this.#queue.getJob(runId);
+    let job = await this.#queue.getJob(runId);
     if (job === undefined || job.name !== "fleet-run") {
       return undefined;
     }
     const payload = job.data as FleetRunPayload;
     const state = await job.getState();
+    if (state === "completed" || state === "failed") {
+      // As with host jobs, the run may have ended after its data was read, so read it again for the result.
+      job = (await this.#queue.getJob(runId)) ?? job;
+    }
     const counts = state === "waiting-children" ? await job.getDependenciesCount({ processed: false, ignored: false, unprocessed: true }) : undefined;
     // A run is running from fan-out until its parent job has summarized the hosts.
     const runState: RunView["state"] = state === "completed" || state === "failed" ? state : "running";
